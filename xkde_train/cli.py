@@ -1,0 +1,31 @@
+"""``xkde-train``: XE-IT then TL-PO on TRL, and the cross-lingual editing benchmark."""
+
+from __future__ import annotations
+
+import typer
+
+from xkde_data.cli_common import run_app
+
+app = typer.Typer(
+    name="xkde-train",
+    help=(
+        "Train a model to apply edits across languages (X-KDE): `run` does XE-IT (SFT) then "
+        "TL-PO (ORPO); `eval` runs the Bi-ZsRE / MzsRE cross-lingual editing benchmark."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps sub-commands as sub-commands."""
+
+
+def main() -> None:
+    run_app(app)
+
+
+if __name__ == "__main__":
+    main()
