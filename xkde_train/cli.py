@@ -6,6 +6,8 @@ import typer
 
 from xkde_data.cli_common import run_app
 
+from .commands import eval as eval_cmd
+
 app = typer.Typer(
     name="xkde-train",
     help=(
@@ -21,6 +23,9 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Keeps sub-commands as sub-commands."""
+
+
+app.command("eval")(eval_cmd.eval_command)
 
 
 def main() -> None:

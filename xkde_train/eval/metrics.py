@@ -25,7 +25,7 @@ def score_records(model, tokenizer, records: pl.DataFrame, *, batch_size: int = 
         res = dict(zip(PROBES, results[k * len(PROBES):(k + 1) * len(PROBES)]))
         out.append({
             "record": row["record"], "id": row["id"], "pair": row["pair"], "src": row["src"], "tgt": row["tgt"],
-            "file": row["file"], "index": row["index"],
+            "file": row["file"], "index": row["index"], "edit": row["edit"],
             "reliability": res["reliability"].accuracy,
             "generality": res["generality"].accuracy,
             "locality": agreement(res["locality_plain"].predicted_ids, res["locality_edit"].predicted_ids),

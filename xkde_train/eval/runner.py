@@ -75,9 +75,11 @@ def run_eval(options: EvalOptions, out_dir: str | Path, *, show_progress: bool =
     state = None
     device = None
     if world > 1:  # launched by `accelerate launch`: each process scores every world-th record
+        import torch
         from accelerate import PartialState
 
-        state = PartialState()
+        # cpu=True makes accelerate join the processes over gloo when there is no GPU.
+        state = PartialState(cpu=not torch.cuda.is_available())
         device = str(state.device)
     rank = state.process_index if state else 0
     is_main = rank == 0
