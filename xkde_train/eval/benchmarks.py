@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xkde_data.errors import XkdeError
-from xkde_data.importers import load_cases
+from xkde_data.importers import detect_format, load_cases
 from xkde_data.langs import normalize_code
 from xkde_data.schema import EditCase
 
@@ -132,13 +132,24 @@ def find_files(name_or_path: str) -> tuple[str, str, list[str], tuple[str, ...]]
     return path.stem, path.stem, files, ()
 
 
+def _format_of(file: str, name_or_path: str) -> str | None:
+    """Known benchmarks have their format; other files are detected, Bi-ZsRE-style JSON when undecidable."""
+    if name_or_path in BENCHMARKS:
+        return BENCHMARKS[name_or_path].format
+    try:
+        return detect_format(file)
+    except XkdeError:
+        if file.endswith(".json"):
+            return "parallel-zsre"  # its reader names what is wrong (empty file, missing fields)
+        raise
+
+
 def load_benchmark(name_or_path: str) -> Benchmark:
     """Load a benchmark's files; an empty file or a case missing a language is an error."""
     name, pretty, files, default_pairs = find_files(name_or_path)
-    fmt = BENCHMARKS[name].format if name in BENCHMARKS and name == name_or_path else None
     sources = []
     for file in files:
-        cases = load_cases(file, fmt, corpus=name)
+        cases = load_cases(file, _format_of(file, name_or_path), corpus=name)
         if not cases:
             raise XkdeError("the benchmark file holds no records", file=file)
         langs = tuple(cases[0].langs)

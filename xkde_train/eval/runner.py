@@ -38,17 +38,25 @@ class EvalOptions:
     dtype: str | None = None  # default: float32 on CPU, bfloat16 on GPU
 
 
-def load_model(name: str, *, dtype: str | None = None, device: str | None = None):
-    """(model, tokenizer) from a local path or Hub id; a missing model is a user error."""
+def load_model(name: str, *, dtype: str | None = None, device: str | None = None,
+               chat_template: str | None = None, require_chat_template: bool = True):
+    """(model, tokenizer) from a local path or Hub id; a missing model or chat template is a user error.
+
+    ``chat_template`` is a Jinja file that replaces the tokenizer's; it is checked before weights load.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if (name.startswith((".", "/", "~")) or os.sep in name and name.count("/") != 1) and not Path(name).exists():
+        raise XkdeError("no such model folder", file=name, field="--model")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype is not None and dtype not in DTYPES:
         raise XkdeError(f"unknown dtype {dtype!r} (use {', '.join(DTYPES)})", field="--dtype")
     dtype = dtype or ("float32" if str(device).startswith("cpu") else "bfloat16")
     try:
         tokenizer = AutoTokenizer.from_pretrained(name)
+        if require_chat_template or chat_template:
+            load_chat_template(tokenizer, name, chat_template)
         model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype))
     except (OSError, ValueError) as err:
         raise XkdeError(f"cannot load model {name!r}: {str(err).splitlines()[0]}", field="--model") from None
@@ -84,8 +92,8 @@ def run_eval(options: EvalOptions, out_dir: str | Path, *, show_progress: bool =
     rank = state.process_index if state else 0
     is_main = rank == 0
 
-    model, tokenizer = load_model(options.model, dtype=options.dtype, device=device)
-    load_chat_template(tokenizer, options.model, options.chat_template)
+    model, tokenizer = load_model(options.model, dtype=options.dtype, device=device,
+                                  chat_template=options.chat_template)
     template = EditTemplate.load()
     records = build_records(benchmark, pairs, ChatFormatter(tokenizer, options.system_prompt), template,
                             limit=options.limit)
