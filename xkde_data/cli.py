@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .cli_common import run_app
+from .commands import build as build_cmd
 from .commands import inspect as inspect_cmd
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ def _root() -> None:
     """Keeps sub-commands as sub-commands even while only one is registered."""
 
 
+app.command("build")(build_cmd.build)
 app.command("inspect")(inspect_cmd.inspect)
 
 
