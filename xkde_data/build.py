@@ -33,7 +33,7 @@ class BuildOptions:
     langs: list[str]
     out: Path
     source_lang: str = "en"
-    corpus: str = "demo"
+    corpus: list[str] = field(default_factory=lambda: ["demo"])
     format: str | None = None
     limit: int | None = None
     seed: int = 0
@@ -73,6 +73,28 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
         probe = probe.parent
     if not os.access(probe, os.W_OK):
         raise XkdeError("output folder is not writable", file=str(out))
+
+
+def import_corpora(corpora: list[str], format: str | None, limit: int | None):
+    """Import one or more corpora into one case list; returns it and the corpus names for the card."""
+    from .importers import ImportResult
+
+    merged, names = ImportResult(), []
+    for corpus in corpora:
+        source_path, fmt, manifest = resolve(corpus)
+        part = import_corpus(source_path, format or fmt, limit=limit)
+        merged.cases += part.cases
+        merged.rejects += part.rejects
+        names.append(manifest.name if manifest else Path(corpus).stem.replace("{lang}", ""))
+    if not merged.cases:
+        raise XkdeError("the corpus holds no usable cases", file=", ".join(corpora))
+    seen = set()
+    for i, case in enumerate(merged.cases):
+        if case.id in seen:
+            raise XkdeError(f"duplicate case id {case.id!r} across corpora (give each corpus its own name)",
+                            record=i, field="id")
+        seen.add(case.id)
+    return merged, names
 
 
 def split_source(frame: pl.DataFrame, source_lang: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -129,11 +151,8 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
     template = EditTemplate.load()
 
     # -- import
-    source_path, fmt, manifest = resolve(opts.corpus)
-    console.print(f"[bold]import[/] {opts.corpus}")
-    imported = import_corpus(source_path, opts.format or fmt, limit=opts.limit)
-    if not imported.cases:
-        raise XkdeError("the corpus holds no usable cases", file=source_path)
+    console.print(f"[bold]import[/] {', '.join(opts.corpus)}")
+    imported, manifests = import_corpora(opts.corpus, opts.format, opts.limit)
     frame = cases_to_frame(imported.cases)
     source, missing_source = split_source(frame, opts.source_lang)
     import_rejects = rejects_frame(
@@ -198,8 +217,7 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
         kept.write_parquet(tmp / "cases" / "kept.parquet", statistics=False)
         rejected.write_parquet(tmp / "cases" / "rejected.parquet", statistics=False)
         kept_counts = {lang: kept.filter(pl.col("lang") == lang).height for lang in [opts.source_lang, *targets]}
-        manifests = [manifest.name] if manifest else [opts.corpus]
-        card = CardInfo(pretty_name=f"X-KDE {', '.join(opts.langs)} ({opts.corpus})", corpora=manifests,
+        card = CardInfo(pretty_name=f"X-KDE {', '.join(opts.langs)} ({', '.join(manifests)})", corpora=manifests,
                         signature=signature, filter_summary={})
         instances = export_dataset(xeit, tmp / "xeit", kind="xeit", card=card)
         pairs = export_dataset(tlpo, tmp / "tlpo", kind="tlpo", card=card)
@@ -227,8 +245,7 @@ def dry_run(opts: BuildOptions, console) -> dict:
     from .translate import TranslatorConfig, estimate
 
     translator = opts.translator or TranslatorConfig(backend="corpus")
-    source_path, fmt, _ = resolve(opts.corpus)
-    imported = import_corpus(source_path, opts.format or fmt, limit=opts.limit)
+    imported, _ = import_corpora(opts.corpus, opts.format, opts.limit)
     frame = cases_to_frame(imported.cases)
     source, _ = split_source(frame, opts.source_lang)
     targets = [lang for lang in opts.langs if lang != opts.source_lang]

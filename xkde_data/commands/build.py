@@ -15,7 +15,8 @@ def build(
                                                         "Every ordered pair becomes a config (en-zh, zh-en, ...).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Build folder (replaced atomically).")] = Path("xkde-build"),
     source_lang: Annotated[str, typer.Option("--source-lang", help="Language the corpus is translated from.")] = "en",
-    corpus: Annotated[str, typer.Option("--corpus", help="Corpus name (see corpora/manifests) or path.")] = "demo",
+    corpus: Annotated[Optional[list[str]], typer.Option(
+        "--corpus", help="Corpus name (see corpora/manifests) or path; repeat to combine corpora. Default: demo.")] = None,
     format: Annotated[Optional[str], typer.Option("--format", help="Override corpus format detection.")] = None,
     translator: Annotated[str, typer.Option("--translator", help="corpus: use the corpus's own target blocks "
                                                                  "(offline); openai: any OpenAI-compatible server.")] = "corpus",
@@ -30,7 +31,7 @@ def build(
     decontaminate: Annotated[Optional[bool], typer.Option(
         "--decontaminate/--no-decontaminate",
         help="Drop cases that overlap the evaluation benchmarks (default: on when benchmark files are found).")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N cases.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N cases of each corpus.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for distractors and splits.")] = 0,
     validation_fraction: Annotated[float, typer.Option("--validation-fraction", min=0.0, max=0.5)] = 0.05,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an output folder that is not an xkde build.")] = False,
@@ -53,7 +54,7 @@ def build(
     translator_config = TranslatorConfig(backend=translator, model=model, base_url=base_url, api_key=api_key,
                                          concurrency=concurrency)
     curation = CurationConfig.from_options(decontaminate=decontaminate)
-    opts = BuildOptions(langs=lang_list, out=out, source_lang=source, corpus=corpus, format=format, limit=limit,
+    opts = BuildOptions(langs=lang_list, out=out, source_lang=source, corpus=corpus or ["demo"], format=format, limit=limit,
                         seed=seed, validation_fraction=validation_fraction, round_trip=round_trip,
                         overwrite=overwrite, progress=progress, translator=translator_config, curation=curation)
     console = Console(stderr=True)
