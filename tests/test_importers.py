@@ -7,7 +7,7 @@ import json
 import polars as pl
 import pytest
 
-from conftest import shared
+from conftest import DEMO, shared
 from xkde_data.errors import XkdeError
 from xkde_data.importers import detect_format, import_corpus, load_cases
 from xkde_data.schema import cases_to_frame, frame_to_cases, write_jsonl, write_parquet
@@ -95,6 +95,15 @@ def corpus_files(tmp_path):
             "parallel-zsre": shared("mzsre/mzsre_test_ende.json")}
 
 
+def test_demo_corpus_is_complete():
+    cases = load_cases(DEMO)
+    assert len(cases) >= 40
+    for case in cases:
+        assert list(case.langs) == ["en", "zh", "de", "fr", "es", "ja"]
+        for block in case.langs.values():
+            assert block.subject and block.target_true and block.rephrase and block.locality and block.portability
+
+
 def test_formats_are_detected(corpus_files):
     for name, path in corpus_files.items():
         assert detect_format(str(path)) == name
@@ -111,7 +120,7 @@ def test_counterfact_mapping(corpus_files):
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
 @pytest.mark.parametrize("fmt", ["easyedit-zsre", "counterfact", "parallel-tsv", "parallel-zsre", "canonical"])
 def test_round_trip_is_identical(fmt, suffix, corpus_files, tmp_path):
-    source = corpus_files.get(fmt) or shared("bizsre/bizsre_test.json")
+    source = corpus_files.get(fmt) or DEMO
     cases = load_cases(source)
     first = tmp_path / f"first{suffix}"
     (write_parquet if suffix == ".parquet" else write_jsonl)(cases, first)
