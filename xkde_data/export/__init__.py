@@ -1,0 +1,9 @@
+"""Datasets from kept cases: XE-IT instances, TL-PO pairs, splits, Hub-ready export, push, validation."""
+
+from .queries import DEFAULT_DISTRACTORS, KINDS
+from .splits import assign_splits, with_splits
+from .tlpo import TLPO_SCHEMA, build_tlpo, normalize_answer
+from .xeit import XEIT_SCHEMA, build_xeit
+
+__all__ = ["DEFAULT_DISTRACTORS", "KINDS", "TLPO_SCHEMA", "XEIT_SCHEMA", "assign_splits", "build_tlpo",
+           "build_xeit", "normalize_answer", "with_splits"]
