@@ -9,3 +9,6 @@ from .xeit import XEIT_SCHEMA, build_xeit
 
 __all__ = ["DEFAULT_DISTRACTORS", "KINDS", "TLPO_SCHEMA", "XEIT_SCHEMA", "CardInfo", "assign_splits",
            "build_tlpo", "build_xeit", "export_dataset", "normalize_answer", "render_card", "with_splits"]
+
+from .push import merge_card, push_build, repo_ids  # noqa: E402
+__all__ += ["merge_card", "push_build", "repo_ids"]
