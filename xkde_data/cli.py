@@ -6,6 +6,8 @@ import typer
 
 from .cli_common import run_app
 from .commands import inspect as inspect_cmd
+from .commands import push as push_cmd
+from .commands import validate as validate_cmd
 
 app = typer.Typer(
     name="xkde-data",
@@ -28,6 +30,8 @@ def _root() -> None:
 
 
 app.command("inspect")(inspect_cmd.inspect)
+app.command("push")(push_cmd.push)
+app.command("validate")(validate_cmd.validate)
 
 
 def main() -> None:

@@ -12,3 +12,5 @@ __all__ = ["DEFAULT_DISTRACTORS", "KINDS", "TLPO_SCHEMA", "XEIT_SCHEMA", "CardIn
 
 from .push import merge_card, push_build, repo_ids  # noqa: E402
 __all__ += ["merge_card", "push_build", "repo_ids"]
+from .validate import validate_build  # noqa: E402
+__all__ += ["validate_build"]
