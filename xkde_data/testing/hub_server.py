@@ -66,6 +66,8 @@ class Repo:
 
 @dataclass
 class RecordedRequest:
+    """One request as it arrived; header names are lower-cased."""
+
     method: str
     path: str
     headers: dict[str, str]
@@ -162,7 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.server_hub
         body = self._body() if method in ("POST", "PUT") else b""
         with hub.lock:
-            hub.requests.append(RecordedRequest(method, self.path, dict(self.headers.items()), body))
+            hub.requests.append(RecordedRequest(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        if self.path == "/api/agent-harnesses":  # a public registry huggingface_hub reads; not served here
+            return self._error(404, "not served by this test hub", head=method == "HEAD")
         if hub.token is not None and self.headers.get("Authorization") != f"Bearer {hub.token}":
             return self._error(401, "Invalid credentials in Authorization header", head=method == "HEAD")
         url = urlsplit(self.path)
