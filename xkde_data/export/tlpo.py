@@ -9,7 +9,8 @@ import polars as pl
 from ..stats import Stats
 from ..template import EditTemplate
 from .queries import (DEFAULT_DISTRACTORS, MESSAGE_DTYPE, META_SCHEMA, PairIndex, assistant_message,
-                      case_queries, config_name, user_message, validate_distractors)
+                      case_queries, config_name, frame_from_columns, user_message, validate_distractors)
+from .xeit import count_rows
 
 TLPO_SCHEMA: dict[str, pl.DataType] = {
     "prompt": MESSAGE_DTYPE, "chosen": MESSAGE_DTYPE, "rejected": MESSAGE_DTYPE, **META_SCHEMA,
@@ -48,7 +49,8 @@ def build_tlpo(kept: pl.DataFrame, langs: list[str], *, template: EditTemplate, 
     probs = validate_distractors(distractors)
     index = PairIndex(kept, splits)
     stats = Stats()
-    rows = []
+    columns: dict[str, list] = {name: [] for name in TLPO_SCHEMA}
+    split_column: list[str | None] = []
     for s in langs:
         for t in langs:
             if s == t:
@@ -56,6 +58,8 @@ def build_tlpo(kept: pl.DataFrame, langs: list[str], *, template: EditTemplate, 
             config = config_name(s, t)
             for case_id in index.cases_with(s, t):
                 case = index.rows[case_id]
+                split = index.split_of(case_id)
+                corpus = case[t]["corpus"]
                 for query in case_queries(case[s], case[t]):
                     if query.source_answer is None:
                         stats.stat_update("no_source_answer", f"no_source_answer:{config}")
@@ -64,16 +68,16 @@ def build_tlpo(kept: pl.DataFrame, langs: list[str], *, template: EditTemplate, 
                         stats.stat_update("dropped_equal", f"dropped_equal:{config}")
                         continue
                     updates = index.updates(case_id, s, t, query, distractors=probs, seed=seed)
-                    row = {
-                        "prompt": [user_message(template, t, updates, query)],
-                        "chosen": [assistant_message(query.answer)],
-                        "rejected": [assistant_message(query.source_answer)],
-                        "case_id": case_id, "corpus": case[t]["corpus"], "source_lang": s, "target_lang": t,
-                        "kind": query.kind, "config": config,
-                    }
-                    if splits is not None:
-                        row["split"] = index.split_of(case_id)
-                    rows.append(row)
-                    stats.stat_update("pairs", f"pairs:{config}", f"pairs:{config}:{query.kind}")
-    schema = dict(TLPO_SCHEMA, **({"split": pl.String} if splits is not None else {}))
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema), stats
+                    columns["prompt"].append([user_message(template, t, updates, query)])
+                    columns["chosen"].append([assistant_message(query.answer)])
+                    columns["rejected"].append([assistant_message(query.source_answer)])
+                    for name, value in (("case_id", case_id), ("corpus", corpus), ("source_lang", s),
+                                        ("target_lang", t), ("kind", query.kind), ("config", config)):
+                        columns[name].append(value)
+                    split_column.append(split)
+    schema = dict(TLPO_SCHEMA)
+    if splits is not None:
+        columns["split"], schema["split"] = split_column, pl.String
+    frame = frame_from_columns(columns, schema)
+    count_rows(stats, frame, "pairs")
+    return frame, stats

@@ -7,7 +7,7 @@ import polars as pl
 from ..stats import Stats
 from ..template import EditTemplate
 from .queries import (DEFAULT_DISTRACTORS, MESSAGE_DTYPE, META_SCHEMA, PairIndex, assistant_message,
-                      case_queries, config_name, user_message, validate_distractors)
+                      case_queries, config_name, frame_from_columns, user_message, validate_distractors)
 
 XEIT_SCHEMA: dict[str, pl.DataType] = {"messages": MESSAGE_DTYPE, **META_SCHEMA}
 
@@ -30,24 +30,39 @@ def build_xeit(kept: pl.DataFrame, langs: list[str], *, template: EditTemplate,
     probs = validate_distractors(distractors)
     index = PairIndex(kept, splits)
     stats = Stats()
-    rows = []
+    columns: dict[str, list] = {name: [] for name in XEIT_SCHEMA}
+    split_column: list[str | None] = []
+    distractor_counts: list[int] = []
     for s in langs:
         for t in langs:
             config = config_name(s, t)
             for case_id in index.cases_with(s, t):
                 case = index.rows[case_id]
                 stats.stat_update(f"cases:{config}")
+                split = index.split_of(case_id)
+                corpus = case[t]["corpus"]
                 for query in case_queries(case[s], case[t]):
                     updates = index.updates(case_id, s, t, query, distractors=probs, seed=seed)
-                    row = {
-                        "messages": [user_message(template, t, updates, query), assistant_message(query.answer)],
-                        "case_id": case_id, "corpus": case[t]["corpus"], "source_lang": s, "target_lang": t,
-                        "kind": query.kind, "config": config,
-                    }
-                    if splits is not None:
-                        row["split"] = index.split_of(case_id)
-                    rows.append(row)
-                    stats.stat_update("instances", f"instances:{config}", f"instances:{config}:{query.kind}",
-                                      f"distractors:{len(updates) - 1}")
-    schema = dict(XEIT_SCHEMA, **({"split": pl.String} if splits is not None else {}))
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema), stats
+                    columns["messages"].append([user_message(template, t, updates, query),
+                                                assistant_message(query.answer)])
+                    for name, value in (("case_id", case_id), ("corpus", corpus), ("source_lang", s),
+                                        ("target_lang", t), ("kind", query.kind), ("config", config)):
+                        columns[name].append(value)
+                    split_column.append(split)
+                    distractor_counts.append(len(updates) - 1)
+    schema = dict(XEIT_SCHEMA)
+    if splits is not None:
+        columns["split"], schema["split"] = split_column, pl.String
+    frame = frame_from_columns(columns, schema)
+    count_rows(stats, frame, "instances")
+    for n in distractor_counts:
+        stats[f"distractors:{n}"] += 1
+    return frame, stats
+
+
+def count_rows(stats: Stats, frame: pl.DataFrame, name: str) -> None:
+    """``name``, ``name:{config}`` and ``name:{config}:{kind}`` counters of an output frame."""
+    stats[name] += frame.height
+    for config, kind, n in frame.group_by(["config", "kind"], maintain_order=True).len().iter_rows():
+        stats[f"{name}:{config}"] += n
+        stats[f"{name}:{config}:{kind}"] += n
