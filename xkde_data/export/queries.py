@@ -9,7 +9,9 @@ render byte-identical prompts for the same (case, s, t, kind, index).
 
 from __future__ import annotations
 
-import random
+import hashlib
+import itertools
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -107,22 +109,35 @@ class PairIndex:
 
     def updates(self, case_id: str, source_lang: str, target_lang: str, query: Query, *,
                 distractors: tuple[float, float, float], seed: int) -> list[str]:
-        """The update block: the case's s edit plus 0-2 other s edits, shuffled; seeded per query."""
+        """The update block: the case's s edit plus 0-2 other s edits, shuffled; seeded per query.
+
+        The draws come from a hash of (seed, case, s, t, kind, index): the same query gets the
+        same block in XE-IT and TL-PO, whatever else is in the table or in which order.
+        """
         own = self.rows[case_id][source_lang]
         statements = [edit_statement(own["prompt"], own["target_new"])]
-        # str seeds are hashed with SHA-512 by random.Random: stable across runs and machines.
-        rng = random.Random(f"{seed}|{case_id}|{source_lang}|{target_lang}|{query.kind}|{query.index}")
-        draw = rng.random()
-        wanted = 0 if draw < distractors[0] else (1 if draw < distractors[0] + distractors[1] else 2)
-        if wanted:
-            pool, position = self._pool(source_lang, self.split_of(case_id))
-            others = len(pool) - 1
-            for i in rng.sample(range(others), min(wanted, others)):
-                other = pool[i + (i >= position[case_id])]  # skip the case itself
-                row = self.rows[other][source_lang]
-                statements.append(edit_statement(row["prompt"], row["target_new"]))
-            rng.shuffle(statements)
-        return statements
+        key = f"{seed}|{case_id}|{source_lang}|{target_lang}|{query.kind}|{query.index}".encode("utf-8")
+        count_draw, first, second, order = struct.unpack("<4Q", hashlib.blake2b(key, digest_size=32).digest())
+        unit = count_draw / 2**64
+        wanted = 0 if unit < distractors[0] else (1 if unit < distractors[0] + distractors[1] else 2)
+        if not wanted:
+            return statements
+        pool, position = self._pool(source_lang, self.split_of(case_id))
+        others = len(pool) - 1  # candidates: the pool without the case itself
+        picks: list[int] = []
+        if others >= 1:
+            picks.append(first % others)
+        if wanted == 2 and others >= 2:
+            pick = second % (others - 1)
+            picks.append(pick + (pick >= picks[0]))  # distinct from the first pick
+        for pick in picks:
+            row = self.rows[pool[pick + (pick >= position[case_id])]][source_lang]
+            statements.append(edit_statement(row["prompt"], row["target_new"]))
+        orders = _PERMUTATIONS[len(statements)]
+        return [statements[i] for i in orders[order % len(orders)]]
+
+
+_PERMUTATIONS = {n: list(itertools.permutations(range(n))) for n in (1, 2, 3)}
 
 
 _ARROW_MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
