@@ -7,11 +7,10 @@ from collections import Counter
 import polars as pl
 import pytest
 
+from conftest import shared
 from export_helpers import TEMPLATE, bizsre_kept, mixed_kept
 from xkde_data.export import assign_splits, build_tlpo, build_xeit, normalize_answer, with_splits
 from xkde_data.importers import load_cases
-from xkde_data.schema import cases_to_frame
-from conftest import shared
 from xkde_data.template import edit_statement
 
 
