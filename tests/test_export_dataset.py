@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from export_helpers import CARD, TEMPLATE, bizsre_kept, mixed_kept, write_build
-from xkde_data.export import assign_splits, build_tlpo, build_xeit, export_dataset, validate_build
+from xkde_data.errors import XkdeError
+from xkde_data.export import CardInfo, assign_splits, build_tlpo, build_xeit, export_dataset, validate_build
 from xkde_data.export import dataset as dataset_module
 
 
@@ -74,6 +75,22 @@ def test_card_metadata_and_body(build):
     assert "arXiv" in body and "2502.14645" in body and "Edit Once, Update Everywhere" in body
     assert "Cross-Lingual Knowledge Editing in Large Language Models" in body  # Bi-ZsRE's citation
     assert "Retrieval-augmented Multilingual Knowledge Editing" in body  # MzsRE's citation
+
+
+def test_card_never_prints_secret_looking_signature_fields(tmp_path):
+    xeit, _ = build_xeit(bizsre_kept(3), ["en"], template=TEMPLATE)
+    card = CardInfo("t", corpora=["bizsre"], signature={"translator": {"model": "gpt-x", "api_key": "sk-live-123"},
+                                                        "hf_token": "hf_abc", "date": "2026-01-02"})
+    export_dataset(xeit.with_columns(split=pl.lit("train")), tmp_path / "x", kind="xeit", card=card)
+    text = (tmp_path / "x" / "README.md").read_text()
+    assert "gpt-x" in text and "sk-live-123" not in text and "hf_abc" not in text
+
+
+def test_export_into_an_unwritable_place_is_one_line(tmp_path):
+    xeit, _ = build_xeit(bizsre_kept(3), ["en"], template=TEMPLATE)
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(XkdeError, match="cannot write the xeit dataset here"):
+        export_dataset(xeit.with_columns(split=pl.lit("train")), tmp_path / "file" / "xeit", kind="xeit", card=CARD)
 
 
 def test_reexport_is_byte_identical_and_replaces_the_folder(tmp_path):
@@ -181,7 +198,9 @@ def test_validate_finds_a_wrong_schema_and_missing_files(small_build, xkde_data_
     train_file = next((small_build / "xeit" / "data" / "zh-en").glob("train-*"))
     pl.read_parquet(train_file).drop("kind").write_parquet(train_file)
     (next((small_build / "tlpo" / "data" / "zh-en").glob("validation-*"))).unlink()
+    (next((small_build / "tlpo" / "data" / "en-zh").glob("train-*"))).write_bytes(b"PAR1 truncated")
     problems = validate_build(small_build)
+    assert any("unreadable parquet" in p for p in problems)
     assert any("is not the xeit schema" in p for p in problems)
     assert any("config 'zh-en' split 'validation': no files match" in p for p in problems)
     done = xkde_data_cli("validate", str(small_build), "--all")

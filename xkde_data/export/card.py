@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,10 +143,16 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+#: Signature keys never printed, whatever a caller puts there: cards are published verbatim.
+SECRET_KEY = re.compile(r"api_?key|token|secret|password|authorization|credential", re.IGNORECASE)
+
+
 def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if isinstance(data, dict) and data:
         out = []
         for key, value in data.items():
+            if SECRET_KEY.search(str(key)):
+                continue
             out += _flatten(value, f"{prefix}.{key}" if prefix else str(key))
         return out
     if isinstance(data, (list, tuple)):

@@ -18,6 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import XkdeError
 from .card import CardInfo, render_card
 from .queries import KINDS
 from .splits import SPLITS
@@ -64,8 +65,11 @@ def export_dataset(frame: pl.DataFrame, out_dir: Path, *, kind: str, card: CardI
     schema = arrow_schema(kind)
     configs = ["all", *frame["config"].unique(maintain_order=True).to_list()]
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    except OSError as err:
+        raise XkdeError(f"cannot write the {kind} dataset here: {err.strerror}", file=str(out_dir.parent)) from None
     try:
         counts: dict[str, dict[str, int]] = {}
         for config in configs:

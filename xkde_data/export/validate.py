@@ -102,7 +102,11 @@ def _check_dataset(folder: Path, kind: str, case_splits: dict, problems: list[st
                 continue
             parts = []
             for file in files:
-                schema = pq.read_schema(file)
+                try:
+                    schema = pq.read_schema(file)
+                except Exception as err:  # pyarrow raises several types for damaged files
+                    problems.append(f"{file}: unreadable parquet ({str(err).splitlines()[0]})")
+                    continue
                 if not schema.remove_metadata().equals(expected_schema):
                     problems.append(f"{file}: schema {_schema_text(schema)} is not the {kind} schema "
                                     f"{_schema_text(expected_schema)}")
