@@ -7,6 +7,8 @@ import typer
 from .cli_common import run_app
 from .commands import build as build_cmd
 from .commands import inspect as inspect_cmd
+from .commands import push as push_cmd
+from .commands import validate as validate_cmd
 
 app = typer.Typer(
     name="xkde-data",
@@ -30,6 +32,8 @@ def _root() -> None:
 
 app.command("build")(build_cmd.build)
 app.command("inspect")(inspect_cmd.inspect)
+app.command("push")(push_cmd.push)
+app.command("validate")(validate_cmd.validate)
 
 
 def main() -> None:
