@@ -14,7 +14,7 @@ from ..langs import language_name
 
 XKDE_CITATION = """@inproceedings{wu2025editonce,
   title     = {Edit Once, Update Everywhere: A Simple Framework for Cross-Lingual Knowledge Synchronization in LLMs},
-  author    = {Wu and others},
+  author    = {Wu, Yuchen and Ding, Liang and Shen, Li and Tao, Dacheng},
   booktitle = {Findings of the Association for Computational Linguistics: ACL 2025},
   year      = {2025},
   eprint    = {2502.14645},
