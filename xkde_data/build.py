@@ -187,12 +187,12 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
 
     # -- instances, pairs, splits
     console.print("[bold]instances[/] XE-IT and TL-PO")
-    xeit, xeit_stats = build_xeit(kept, opts.langs, template=template, distractors=opts.distractors, seed=opts.seed)
-    tlpo, tlpo_stats = build_tlpo(kept, opts.langs, template=template, seed=opts.seed)
+    # Splits first: distractors are drawn within a split, so no validation edit leaks into training.
     splits = assign_splits(source["id"].to_list(), validation_fraction=opts.validation_fraction, seed=opts.seed)
-    split_of = pl.DataFrame({"case_id": list(splits), "split": list(splits.values())})
-    xeit = xeit.join(split_of, on="case_id", how="left", maintain_order="left")
-    tlpo = tlpo.join(split_of, on="case_id", how="left", maintain_order="left")
+    xeit, xeit_stats = build_xeit(kept, opts.langs, template=template, distractors=opts.distractors,
+                                  seed=opts.seed, splits=splits)
+    tlpo, tlpo_stats = build_tlpo(kept, opts.langs, template=template, distractors=opts.distractors,
+                                  seed=opts.seed, splits=splits)
 
     signature = {
         "tool": f"xkde {__version__}",
