@@ -8,8 +8,6 @@ test checks the batched scorer against it; the speed benchmark times it.
 
 from __future__ import annotations
 
-import torch
-
 from xkde_data.schema import LangBlock
 from xkde_data.template import EditTemplate
 
@@ -24,6 +22,8 @@ def _chat(tokenizer, user: str, system_prompt: str | None) -> str:
 
 def _answer_predictions(model, tokenizer, prompt: str, answer: str) -> tuple[list[int], list[int]]:
     """(gold answer tokens, argmax predictions for them) from one unbatched forward pass."""
+    import torch
+
     text = prompt + answer
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = enc["input_ids"]
