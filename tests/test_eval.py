@@ -263,3 +263,15 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tiny_model, tmp_pat
                    "--limit", "1", "--pairs", "zh-zh", "--no-generate", "-q", "--out", str(tmp_path / "ok"))
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "ok" / "results.json").read_text())["chat_template"] == str(template)
+
+
+@pytest.mark.slow
+def test_batched_greedy_generation_equals_one_at_a_time(context_sensitive_model, bizsre):
+    from xkde_train.eval import generate_answers
+
+    model, tok = load_model(str(context_sensitive_model))
+    records = build_records(bizsre, [("en", "zh"), ("zh", "en")], ChatFormatter(tok), limit=3)
+    prompts = records["reliability_prompt"].to_list() + records["portability_prompt"].to_list()
+    alone = [generate_answers(model, tok, [p], max_new_tokens=5)[0] for p in prompts]
+    assert generate_answers(model, tok, prompts, batch_size=4, max_new_tokens=5) == alone
+    assert all(alone)  # left padding did not just yield empty answers
