@@ -1,0 +1,175 @@
+"""Translator backends behind one interface: ``async translate(job) -> Outcome``.
+
+``OpenAIBackend`` talks to any OpenAI-compatible server with ``openai.AsyncOpenAI``.
+Transport failures (429 honouring Retry-After, 5xx, timeouts, dropped
+connections) are retried by the client itself with exponential backoff and
+jitter; replies that break the contract are retried with tenacity; both are
+bounded by ``max_retries``. Mistakes that no retry can fix (bad key, unknown
+model, unreachable server) abort the run with an :class:`XkdeError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_none
+
+from ..errors import XkdeError
+from ..stats import Stats
+from .config import TranslatorConfig
+from .contract import BadReply, estimate_tokens, load_prompt, parse_reply, request_body
+
+OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
+
+
+@dataclass
+class Job:
+    """One request: a source row to translate from ``source_lang`` into ``target_lang``."""
+
+    index: int
+    row: dict[str, Any]
+    source_lang: str
+    target_lang: str
+    fields: dict[str, str]
+    key: str = ""
+
+
+@dataclass
+class Outcome:
+    fields: dict[str, str] | None = None
+    reason: str | None = None
+    detail: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    attempts: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """Remove the key from any text that may reach a log, a reject row or a message."""
+    text = " ".join(str(text).split())[:300]
+    return text.replace(secret, "***") if secret else text
+
+
+class OpenAIBackend:
+    def __init__(self, config: TranslatorConfig, stats: Stats) -> None:
+        if not config.model:
+            raise XkdeError("the openai translator needs --model", field="model")
+        self.config = config
+        self.stats = stats
+        self.template = load_prompt(config.prompt)
+        key = config.api_key
+        if not key:
+            if config.base_url == OPENAI_DEFAULT_URL:
+                raise XkdeError("no API key: pass --api-key or set OPENAI_API_KEY", field="api_key")
+            key = "no-key"  # local servers (vLLM, Ollama, llama.cpp) accept any key
+        self._secret = config.api_key
+        self.http_attempts = 0
+        self.successes = 0
+
+        async def count_attempt(_request) -> None:
+            self.http_attempts += 1
+
+        self.client = openai.AsyncOpenAI(
+            api_key=key, base_url=config.base_url, timeout=config.timeout, max_retries=config.max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(
+                timeout=config.timeout, event_hooks={"request": [count_attempt]}))
+        self.rpm = AsyncLimiter(config.rpm, 60) if config.rpm else None
+        self.tpm = AsyncLimiter(config.tpm, 60) if config.tpm else None
+
+    def body(self, job: Job) -> dict:
+        messages = self.template.messages(job.fields, job.source_lang, job.target_lang)
+        return request_body(self.config.model, messages, self.config.request_params(),
+                            self.config.response_format, list(job.fields))
+
+    async def translate(self, job: Job) -> Outcome:
+        body = self.body(job)
+        keys = list(job.fields)
+        outcome = Outcome()
+        budget = estimate_tokens(body["messages"][0]["content"] + body["messages"][1]["content"]) * 2
+        try:
+            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.config.max_retries + 1),
+                                               retry=retry_if_exception_type(BadReply), wait=wait_none(),
+                                               reraise=True):
+                with attempt:
+                    outcome.attempts += 1
+                    if self.rpm:
+                        await self.rpm.acquire()
+                    if self.tpm:
+                        await self.tpm.acquire(min(budget, self.config.tpm))
+                    completion = await self._create(body)
+                    usage = completion.usage
+                    if usage is not None:
+                        outcome.tokens_in += usage.prompt_tokens or 0
+                        outcome.tokens_out += usage.completion_tokens or 0
+                    choice = completion.choices[0] if completion.choices else None
+                    if choice is None:
+                        raise BadReply("empty_value", "the reply has no choices")
+                    outcome.fields = parse_reply(choice.message.content, choice.finish_reason, keys,
+                                                 lenient=self.config.response_format == "text",
+                                                 target_lang=job.target_lang)
+            self.successes += 1
+        except BadReply as bad:
+            outcome.reason, outcome.detail = bad.reason, bad.detail
+        except _RequestFailed as failed:
+            outcome.reason, outcome.detail = "request_failed", failed.detail
+        return outcome
+
+    async def _create(self, body: dict):
+        cfg = self.config
+        try:
+            return await self.client.chat.completions.create(**body)
+        except openai.AuthenticationError:
+            raise XkdeError(f"{cfg.base_url} rejected the API key (401 Unauthorized): "
+                            "check --api-key or OPENAI_API_KEY", field="api_key") from None
+        except openai.PermissionDeniedError as err:
+            raise XkdeError(f"{cfg.base_url} refused access (403): {scrub(_message(err), self._secret)}",
+                            field="api_key") from None
+        except openai.NotFoundError as err:
+            raise XkdeError(f"{cfg.base_url} rejected model {cfg.model!r} (404): "
+                            f"{scrub(_message(err), self._secret)}", field="model") from None
+        except openai.BadRequestError as err:
+            message = scrub(_message(err), self._secret)
+            lowered = message.lower()
+            if "response_format" in lowered or "json_schema" in lowered:
+                raise XkdeError(f"{cfg.base_url} does not accept response_format={cfg.response_format!r} ({message}); "
+                                "try --response-format json_object or text", field="response_format") from None
+            if "model" in lowered:
+                raise XkdeError(f"{cfg.base_url} rejected model {cfg.model!r} (400): {message}", field="model") from None
+            raise _RequestFailed(f"400: {message}") from None
+        except openai.APITimeoutError:
+            raise _RequestFailed(f"timed out after {cfg.timeout:g}s ({cfg.max_retries} retries)") from None
+        except openai.APIConnectionError as err:
+            if self.successes == 0:
+                raise XkdeError(f"cannot reach {cfg.base_url} ({scrub(_cause(err), self._secret)}); "
+                                "check --base-url / OPENAI_BASE_URL and that the server is running",
+                                field="base_url") from None
+            raise _RequestFailed(f"connection failed: {scrub(_cause(err), self._secret)}") from None
+        except openai.APIStatusError as err:
+            raise _RequestFailed(f"{err.status_code}: {scrub(_message(err), self._secret)}") from None
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class _RequestFailed(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _message(err: openai.APIStatusError) -> str:
+    body = err.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(err.message)
+
+
+def _cause(err: Exception) -> str:
+    cause = err.__cause__ or err.__context__
+    return f"{type(cause).__name__}: {cause}" if cause else str(err)
