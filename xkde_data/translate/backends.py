@@ -77,8 +77,10 @@ class OpenAIBackend:
             api_key=key, base_url=config.base_url, timeout=config.timeout, max_retries=config.max_retries,
             http_client=openai.DefaultAsyncHttpxClient(
                 timeout=config.timeout, event_hooks={"request": [count_attempt]}))
-        self.rpm = AsyncLimiter(config.rpm, 60) if config.rpm else None
-        self.tpm = AsyncLimiter(config.tpm, 60) if config.tpm else None
+        # Capacity of one second's share: paced evenly, no minute-sized bursts at the start.
+        self.rpm = AsyncLimiter(1, 60 / config.rpm) if config.rpm else None
+        self.tpm_capacity = max(config.tpm / 60, 1) if config.tpm else 0
+        self.tpm = AsyncLimiter(self.tpm_capacity, 1) if config.tpm else None
 
     def body(self, job: Job) -> dict:
         messages = self.template.messages(job.fields, job.source_lang, job.target_lang)
@@ -99,7 +101,7 @@ class OpenAIBackend:
                     if self.rpm:
                         await self.rpm.acquire()
                     if self.tpm:
-                        await self.tpm.acquire(min(budget, self.config.tpm))
+                        await self.tpm.acquire(min(budget, self.tpm_capacity))
                     completion = await self._create(body)
                     usage = completion.usage
                     if usage is not None:
