@@ -44,6 +44,7 @@ and prints its base URL on the first line of stdout.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 import socket
@@ -53,7 +54,6 @@ import uuid
 from collections import Counter, deque
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,24 @@ def gold_from_corpora(*paths: str | Path) -> dict[str, dict[str, str]]:
     return gold
 
 
+def _error(message: str, kind: str, code: str | None) -> dict:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def _first_object(text: str) -> dict:
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, _ = decoder.raw_decode(text, start)
+            if isinstance(value, dict):
+                return value
+        except json.JSONDecodeError:
+            pass
+        start = text.find("{", start + 1)
+    return {}
+
+
 class FakeOpenAIServer:
     def __init__(self, gold: dict[str, dict[str, str]] | None = None, *, latency: float = 0.0,
                  api_key: str | None = None, models: set[str] | None = None, json_schema: bool = True,
@@ -110,26 +128,63 @@ class FakeOpenAIServer:
         self._files: dict[str, bytes] = {}
         self._batches: dict[str, dict] = {}
         self._lock = threading.Lock()
-        self._httpd = _Server((host, port), _make_handler(self))
+        self._host, self._port = host, port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
 
     # ------------------------------------------------------------ lifecycle
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        if self._server is None:
+            raise RuntimeError("the server is not started (use it as a context manager or call start())")
+        host, port = self._server.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}/v1"
 
     def start(self) -> "FakeOpenAIServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        """Serve from a background thread with its own event loop (one coroutine per connection)."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            loop = self._loop = asyncio.new_event_loop()
+            try:
+                self._server = loop.run_until_complete(
+                    asyncio.start_server(self._serve_connection, self._host, self._port, backlog=512))
+            except BaseException as err:  # reported in the caller's thread
+                failure.append(err)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="fake-openai-server", daemon=True)
         self._thread.start()
+        ready.wait()
+        if failure:
+            raise failure[0]
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        if self._loop is None or self._server is None:
+            return
+
+        async def shutdown() -> None:
+            self._server.close()
+            for writer in list(self._connections):
+                writer.close()
+            await self._server.wait_closed()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=5)
+        except Exception:
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread:
             self._thread.join(timeout=5)
+        self._server = None
 
     def __enter__(self) -> "FakeOpenAIServer":
         return self.start()
@@ -231,168 +286,131 @@ class FakeOpenAIServer:
         return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
 
-def _error(message: str, kind: str, code: str | None) -> dict:
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
-
-
-def _first_object(text: str) -> dict:
-    decoder = json.JSONDecoder()
-    start = text.find("{")
-    while start != -1:
+    # ------------------------------------------------------------ HTTP/1.1 transport
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:  # no delayed-ACK stalls on keep-alive connections
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._connections.add(writer)
         try:
-            value, _ = decoder.raw_decode(text, start)
-            if isinstance(value, dict):
-                return value
+            while True:
+                request_line = await reader.readline()
+                if not request_line.strip():
+                    break
+                method, target, _version = request_line.decode("latin-1").split(" ", 2)
+                headers: dict[str, str] = {}
+                while True:
+                    line = await reader.readline()
+                    if line in (b"\r\n", b"\n", b""):
+                        break
+                    name, _, value = line.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length") or 0))
+                reply = await self._dispatch(method, target.split("?")[0].rstrip("/"), headers, body)
+                if reply is None:  # "drop": close without a reply
+                    break
+                status, payload, extra = reply
+                data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+                kind = "application/octet-stream" if isinstance(payload, bytes) else "application/json"
+                head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Type: {kind}",
+                        f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in extra.items())]
+                with self._lock:
+                    self.counts[f"http.{status}"] += 1
+                writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            self._connections.discard(writer)
+            writer.close()
+
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        return self.api_key is None or headers.get("authorization") == f"Bearer {self.api_key}"
+
+    async def _dispatch(self, method: str, path: str, headers: dict[str, str], body: bytes):
+        if not self._authorized(headers):
+            return 401, _error("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"), {}
+        if method == "POST" and path == "/v1/chat/completions":
+            return await self._chat(body)
+        if method == "POST" and path == "/v1/files":
+            return self._upload(headers, body)
+        if method == "POST" and path == "/v1/batches":
+            return self._batch(body)
+        if method == "GET" and path == "/v1/models":
+            names = sorted(self.models) if self.models else ["fake-translator"]
+            return 200, {"object": "list", "data": [{"id": n, "object": "model"} for n in names]}, {}
+        if method == "GET" and (m := re.fullmatch(r"/v1/files/([\w-]+)/content", path)):
+            data = self._files.get(m.group(1))
+            return (200, data, {}) if data is not None else (404, _error("no such file", "invalid_request_error", None), {})
+        if method == "GET" and (m := re.fullmatch(r"/v1/batches/([\w-]+)", path)):
+            batch = self._batches.get(m.group(1))
+            return (200, batch, {}) if batch else (404, _error("no such batch", "invalid_request_error", None), {})
+        return 404, _error(f"unknown path {path}", "invalid_request_error", None), {}
+
+    async def _chat(self, raw: bytes):
+        try:
+            body = json.loads(raw)
         except json.JSONDecodeError:
-            pass
-        start = text.find("{", start + 1)
-    return {}
+            return 400, _error("request body is not JSON", "invalid_request_error", None), {}
+        user = next((str(m.get("content", "")) for m in reversed(body.get("messages") or [])
+                     if m.get("role") == "user"), "")
+        fault = self._take_fault(user)
+        with self._lock:
+            self.counts["chat"] += 1
+            if fault:
+                self.counts[f"fault.{fault}"] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if fault == "rate_limit":
+            return (429, _error("Rate limit reached, retry later.", "rate_limit_error", "rate_limit_exceeded"),
+                    {"Retry-After": f"{self.retry_after:g}"})
+        if fault == "server_error":
+            return 500, _error("The server had an error.", "server_error", None), {}
+        if fault == "drop":
+            return None
+        if fault == "slow":
+            await asyncio.sleep(self.slow_seconds)
+        status, reply = self.completion(body, fault)
+        if status == 200:
+            with self._lock:
+                self.counts["ok"] += 1
+        return status, reply, {}
+
+    def _upload(self, headers: dict[str, str], raw: bytes):
+        message = BytesParser(policy=HTTP_POLICY).parsebytes(
+            f"Content-Type: {headers.get('content-type')}\r\n\r\n".encode() + raw)
+        data = b""
+        for part in message.iter_parts():
+            if part.get_param("name", header="content-disposition") == "file":
+                data = part.get_payload(decode=True) or b""
+        file_id = f"file-{uuid.uuid4().hex[:16]}"
+        self._files[file_id] = data
+        return 200, {"id": file_id, "object": "file", "bytes": len(data), "created_at": int(time.time()),
+                     "filename": "batch.jsonl", "purpose": "batch", "status": "processed"}, {}
+
+    def _batch(self, raw: bytes):
+        request = json.loads(raw or b"{}")
+        data = self._files.get(request.get("input_file_id", ""))
+        if data is None:
+            return 400, _error("unknown input_file_id", "invalid_request_error", None), {}
+        output = self._run_batch(data)
+        out_id = f"file-{uuid.uuid4().hex[:16]}"
+        self._files[out_id] = output
+        batch_id = f"batch_{uuid.uuid4().hex[:16]}"
+        n = output.count(b"\n")
+        batch = {"id": batch_id, "object": "batch", "endpoint": request.get("endpoint"),
+                 "input_file_id": request["input_file_id"], "output_file_id": out_id, "error_file_id": None,
+                 "completion_window": request.get("completion_window", "24h"), "status": "completed",
+                 "created_at": int(time.time()), "completed_at": int(time.time()),
+                 "request_counts": {"total": n, "completed": n, "failed": 0}}
+        self._batches[batch_id] = batch
+        return 200, batch, {}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
-
-
-def _make_handler(server: FakeOpenAIServer):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            # Without this every keep-alive reply waits ~40 ms for a delayed ACK.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, *args) -> None:  # quiet: tests read counts, not stderr
-            pass
-
-        def _send(self, status: int, body: dict | bytes, headers: dict | None = None) -> None:
-            data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
-            with server._lock:
-                server.counts[f"http.{status}"] += 1
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json" if not isinstance(body, bytes)
-                                 else "application/octet-stream")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
-
-        def _read_body(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
-
-        def _authorized(self) -> bool:
-            if server.api_key is None:
-                return True
-            if self.headers.get("Authorization") == f"Bearer {server.api_key}":
-                return True
-            self._send(401, _error("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"))
-            return False
-
-        def do_GET(self) -> None:
-            if not self._authorized():
-                return
-            path = self.path.split("?")[0].rstrip("/")
-            if path == "/v1/models":
-                names = sorted(server.models) if server.models else ["fake-translator"]
-                self._send(200, {"object": "list", "data": [{"id": n, "object": "model"} for n in names]})
-            elif m := re.fullmatch(r"/v1/files/([\w-]+)/content", path):
-                data = server._files.get(m.group(1))
-                self._send(200, data) if data is not None else self._send(404, _error("no such file",
-                                                                                     "invalid_request_error", None))
-            elif m := re.fullmatch(r"/v1/batches/([\w-]+)", path):
-                batch = server._batches.get(m.group(1))
-                self._send(200, batch) if batch else self._send(404, _error("no such batch",
-                                                                            "invalid_request_error", None))
-            else:
-                self._send(404, _error(f"unknown path {path}", "invalid_request_error", None))
-
-        def do_POST(self) -> None:
-            raw = self._read_body()
-            if not self._authorized():
-                return
-            path = self.path.split("?")[0].rstrip("/")
-            if path == "/v1/chat/completions":
-                self._chat(raw)
-            elif path == "/v1/files":
-                self._upload(raw)
-            elif path == "/v1/batches":
-                self._batch(raw)
-            else:
-                self._send(404, _error(f"unknown path {path}", "invalid_request_error", None))
-
-        def _chat(self, raw: bytes) -> None:
-            try:
-                body = json.loads(raw)
-            except json.JSONDecodeError:
-                self._send(400, _error("request body is not JSON", "invalid_request_error", None))
-                return
-            user = next((str(m.get("content", "")) for m in reversed(body.get("messages") or [])
-                         if m.get("role") == "user"), "")
-            fault = server._take_fault(user)
-            with server._lock:
-                server.counts["chat"] += 1
-                if fault:
-                    server.counts[f"fault.{fault}"] += 1
-            if server.latency:
-                time.sleep(server.latency)
-            if fault == "rate_limit":
-                self._send(429, _error("Rate limit reached, retry later.", "rate_limit_error", "rate_limit_exceeded"),
-                           {"Retry-After": f"{server.retry_after:g}"})
-                return
-            if fault == "server_error":
-                self._send(500, _error("The server had an error.", "server_error", None))
-                return
-            if fault == "drop":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            if fault == "slow":
-                time.sleep(server.slow_seconds)
-            status, reply = server.completion(body, fault)
-            if status == 200:
-                with server._lock:
-                    server.counts["ok"] += 1
-            self._send(status, reply)
-
-        def _upload(self, raw: bytes) -> None:
-            message = BytesParser(policy=HTTP_POLICY).parsebytes(
-                f"Content-Type: {self.headers.get('Content-Type')}\r\n\r\n".encode() + raw)
-            data = b""
-            for part in message.iter_parts():
-                if part.get_param("name", header="content-disposition") == "file":
-                    data = part.get_payload(decode=True) or b""
-            file_id = f"file-{uuid.uuid4().hex[:16]}"
-            server._files[file_id] = data
-            self._send(200, {"id": file_id, "object": "file", "bytes": len(data), "created_at": int(time.time()),
-                             "filename": "batch.jsonl", "purpose": "batch", "status": "processed"})
-
-        def _batch(self, raw: bytes) -> None:
-            request = json.loads(raw or b"{}")
-            data = server._files.get(request.get("input_file_id", ""))
-            if data is None:
-                self._send(400, _error("unknown input_file_id", "invalid_request_error", None))
-                return
-            output = server._run_batch(data)
-            out_id = f"file-{uuid.uuid4().hex[:16]}"
-            server._files[out_id] = output
-            batch_id = f"batch_{uuid.uuid4().hex[:16]}"
-            n = output.count(b"\n")
-            batch = {"id": batch_id, "object": "batch", "endpoint": request.get("endpoint"),
-                     "input_file_id": request["input_file_id"], "output_file_id": out_id, "error_file_id": None,
-                     "completion_window": request.get("completion_window", "24h"), "status": "completed",
-                     "created_at": int(time.time()), "completed_at": int(time.time()),
-                     "request_counts": {"total": n, "completed": n, "failed": 0}}
-            server._batches[batch_id] = batch
-            self._send(200, batch)
-
-    return Handler
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
+            500: "Internal Server Error"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -403,12 +421,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", default=None)
     args = parser.parse_args(argv)
     server = FakeOpenAIServer(gold_from_corpora(*args.gold), latency=args.latency, port=args.port,
-                              api_key=args.api_key)
+                              api_key=args.api_key).start()
     print(server.base_url, flush=True)
     try:
-        server._httpd.serve_forever(poll_interval=0.1)
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
-        pass
+        server.stop()
 
 
 if __name__ == "__main__":
