@@ -33,6 +33,36 @@ from xkde_data.translate import TranslatorConfig, translate_stage  # noqa: E402
 BIZSRE = ROOT.parent / "shared" / "data" / "bizsre" / "bizsre_test.json"
 
 
+def raw_http_floor(base_url: str, source: pl.DataFrame, concurrency: int) -> tuple[float, float]:
+    """Requests/s and CPU ms per request of bare httpx2 posting the same request bodies: the client floor."""
+    import asyncio
+
+    import httpx2
+
+    from xkde_data.translate.contract import load_prompt, request_body, row_fields
+
+    template = load_prompt("translate/v1")
+    bodies = []
+    for row in source.to_dicts():
+        fields = row_fields(row)
+        bodies.append(request_body("fake", template.messages(fields, "en", "zh"), {"temperature": 0.0,
+                                   "max_tokens": 2048}, "json_schema", list(fields)))
+
+    async def run() -> tuple[float, float]:
+        queue = list(bodies)
+        async with httpx2.AsyncClient(timeout=60, headers={"Authorization": "Bearer sk-bench"}) as client:
+            async def worker() -> None:
+                while queue:
+                    reply = await client.post(base_url + "/chat/completions", json=queue.pop())
+                    reply.json()
+
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return len(bodies) / (time.perf_counter() - wall0), (time.process_time() - cpu0) / len(bodies) * 1000
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=500)
@@ -65,6 +95,7 @@ def main() -> None:
             cpu0, wall0 = time.process_time(), time.perf_counter()
             rerun = translate_stage(source, "en", ["zh"], last_config, progress=False)
             rerun_wall = time.perf_counter() - wall0
+            floor = raw_http_floor(base_url, source, 32)
     finally:
         server.terminate()
         server.wait()
@@ -73,6 +104,8 @@ def main() -> None:
     print(f"{'concurrency':>11} {'requests':>8} {'wall s':>7} {'req/s':>7} {'ideal':>7} {'ratio':>6} {'CPU ms/req':>10}")
     for level, n, wall, rate, ideal, ratio, cpu_ms in rows:
         print(f"{level:>11} {n:>8} {wall:>7.2f} {rate:>7.1f} {ideal:>7.1f} {ratio:>6.2f} {cpu_ms:>10.2f}")
+    print(f"floor: bare httpx2 POSTs of the same bodies at concurrency 32: {floor[0]:.1f} req/s, "
+          f"{floor[1]:.2f} ms CPU/req (what any Python client pays on this machine)")
     print(f"rerun of the last job: {rerun.stats['requests']} requests, {rerun.stats['cache_hits']} cache hits, "
           f"{rerun_wall:.2f} s")
 

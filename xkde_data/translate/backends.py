@@ -3,7 +3,7 @@
 ``OpenAIBackend`` talks to any OpenAI-compatible server with ``openai.AsyncOpenAI``.
 Transport failures (429 honouring Retry-After, 5xx, timeouts, dropped
 connections) are retried by the client itself with exponential backoff and
-jitter; replies that break the contract are retried with tenacity; both are
+jitter; replies that break the contract are asked again at once; both are
 bounded by ``max_retries``. Mistakes that no retry can fix (bad key, unknown
 model, unreachable server) abort the run with an :class:`XkdeError`.
 """
@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_none
 
 from ..errors import XkdeError
 from ..stats import Stats
@@ -94,22 +93,26 @@ class OpenAIBackend:
         keys = list(job.fields)
         outcome = Outcome()
         budget = estimate_tokens(body["messages"][0]["content"] + body["messages"][1]["content"]) * 2
+        # Transport retries (429 + Retry-After, 5xx, timeouts, drops) with exponential backoff and
+        # jitter are the openai client's own; a reply that breaks the contract is re-asked at once.
         try:
-            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.config.max_retries + 1),
-                                               retry=retry_if_exception_type(BadReply), wait=wait_none(),
-                                               reraise=True):
-                with attempt:
-                    outcome.attempts += 1
-                    if self.rpm:
-                        await self.rpm.acquire()
-                    if self.tpm:
-                        await self.tpm.acquire(min(budget, self.tpm_capacity))
-                    content, finish, tokens_in, tokens_out = _completion_parts(await self._create(body))
+            for attempt in range(self.config.max_retries + 1):
+                outcome.attempts += 1
+                if self.rpm:
+                    await self.rpm.acquire()
+                if self.tpm:
+                    await self.tpm.acquire(min(budget, self.tpm_capacity))
+                reply = await self._create(body)
+                try:
+                    content, finish, tokens_in, tokens_out = _completion_parts(reply)
                     outcome.tokens_in += tokens_in
                     outcome.tokens_out += tokens_out
-                    outcome.fields = parse_reply(content, finish, keys,
-                                                 lenient=self.config.response_format == "text",
+                    outcome.fields = parse_reply(content, finish, keys, lenient=self.config.response_format == "text",
                                                  target_lang=job.target_lang)
+                    break
+                except BadReply:
+                    if attempt == self.config.max_retries:
+                        raise
             self.successes += 1
         except BadReply as bad:
             outcome.reason, outcome.detail = bad.reason, bad.detail
