@@ -215,6 +215,14 @@ def test_batch_files_split_join_in_any_order_and_feed_the_cache(server, bizsre, 
         ingest_batch_results(source, "en", ["zh"], cfg, [bad])
 
 
+def test_identical_requests_are_paid_once(server, bizsre, tmp_path):
+    source = en(bizsre).head(3)
+    twin = source.head(1).with_columns(pl.lit("bizsre_test-twin").alias("id"))
+    result = translate_stage(pl.concat([source, twin]), "en", ["zh"], config(server, tmp_path), progress=False)
+    assert server.counts["chat"] == 3 and len(result.kept) == 4
+    assert result.kept.row(3, named=True) == {**result.kept.row(0, named=True), "id": "bizsre_test-twin"}
+
+
 def test_offline_run_rejects_what_the_cache_lacks(server, bizsre, tmp_path):
     result = translate_stage(en(bizsre).head(3), "en", ["zh"], config(server, tmp_path), progress=False, offline=True)
     assert set(result.rejected["reason"]) == {"not_cached"} and server.counts["chat"] == 0

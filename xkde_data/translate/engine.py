@@ -94,7 +94,14 @@ def run_jobs(jobs: list[Job], config: TranslatorConfig, stats: Stats, *, progres
             for job in misses:
                 outcomes[job.index] = Outcome(reason="not_cached", detail="no reply for this request in the cache")
         elif misses:
-            _run_sync(_request_all(misses, outcomes, config, stats, cache, progress, desc))
+            # Identical requests (same fields and languages) are paid for once.
+            unique: dict[str, Job] = {}
+            for job in misses:
+                unique.setdefault(job.key, job)
+            _run_sync(_request_all(list(unique.values()), outcomes, config, stats, cache, progress, desc))
+            for job in misses:
+                if outcomes[job.index] is None:
+                    outcomes[job.index] = outcomes[unique[job.key].index]
     return outcomes  # type: ignore[return-value]
 
 
