@@ -223,6 +223,11 @@ def test_identical_requests_are_paid_once(server, bizsre, tmp_path):
     assert result.kept.row(3, named=True) == {**result.kept.row(0, named=True), "id": "bizsre_test-twin"}
 
 
+def test_no_target_language_is_an_empty_result(server, bizsre, tmp_path):
+    result = translate_stage(en(bizsre), "en", [], config(server, tmp_path), progress=False)
+    assert result.kept.is_empty() and result.rejected.is_empty() and server.counts["chat"] == 0
+
+
 def test_offline_run_rejects_what_the_cache_lacks(server, bizsre, tmp_path):
     result = translate_stage(en(bizsre).head(3), "en", ["zh"], config(server, tmp_path), progress=False, offline=True)
     assert set(result.rejected["reason"]) == {"not_cached"} and server.counts["chat"] == 0

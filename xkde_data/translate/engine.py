@@ -40,8 +40,6 @@ BACK_SCHEMA = {**CASE_SCHEMA, "from_lang": pl.String}
 def _check_langs(source_lang: str, target_langs: list[str]) -> tuple[str, list[str]]:
     source_lang = normalize_code(source_lang)
     targets = [normalize_code(t) for t in target_langs]
-    if not targets:
-        raise XkdeError("no target language given", field="langs")
     if source_lang in targets:
         raise XkdeError(f"target languages include the source language {source_lang!r}", field="langs")
     if len(set(targets)) != len(targets):
