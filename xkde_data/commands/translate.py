@@ -45,7 +45,7 @@ def translate(
                                             "already exist in the corpus (no requests).")] = "openai",
     model: Annotated[Optional[str], typer.Option("--model", help="Model name the server knows.")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENAI_BASE_URL",
-                                                    help="Server URL ending in /v1 [default: OpenAI].")] = None,
+                                                    help="Server URL ending in /v1 (default: OpenAI's).")] = None,
     api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", show_default=False,
                                                    help="API key (never printed, logged or cached).")] = None,
     temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
@@ -58,8 +58,9 @@ def translate(
                                              "backoff; invalid replies).")] = 4,
     response_format: Annotated[str, typer.Option("--response-format", help="json_schema (strict), json_object, or "
                                                  "text (first JSON object in the reply).")] = "json_schema",
-    cache: Annotated[Optional[Path], typer.Option("--cache", help="SQLite translation cache [default: "
-                                                  "$XKDE_CACHE_DIR or ~/.cache/xkde/translations.sqlite].")] = None,
+    cache: Annotated[Optional[Path], typer.Option("--cache", help="SQLite translation cache (default: "
+                                                  "$XKDE_CACHE_DIR/translations.sqlite, else "
+                                                  "~/.cache/xkde/translations.sqlite).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print requests and estimated tokens; spend nothing.")] = False,
     batch_file: Annotated[Optional[Path], typer.Option("--batch-file", help="Write an OpenAI Batch input file of "
                                                        "the uncached requests (split at 50,000 lines).")] = None,

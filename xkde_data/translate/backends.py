@@ -92,7 +92,7 @@ class OpenAIBackend:
         body = self.body(job)
         keys = list(job.fields)
         outcome = Outcome()
-        budget = estimate_tokens(body["messages"][0]["content"] + body["messages"][1]["content"]) * 2
+        budget = estimate_tokens(body["messages"][0]["content"] + body["messages"][1]["content"]) * 2 if self.tpm else 0
         # Transport retries (429 + Retry-After, 5xx, timeouts, drops) with exponential backoff and
         # jitter are the openai client's own; a reply that breaks the contract is re-asked at once.
         try:
@@ -136,8 +136,9 @@ class OpenAIBackend:
             raise XkdeError(f"{cfg.base_url} refused access (403): {scrub(_message(err), self._secret)}",
                             field="api_key") from None
         except openai.NotFoundError as err:
-            raise XkdeError(f"{cfg.base_url} rejected model {cfg.model!r} (404): "
-                            f"{scrub(_message(err), self._secret)}", field="model") from None
+            raise XkdeError(f"{cfg.base_url} rejected model {cfg.model!r} (404 Not Found: "
+                            f"{scrub(_message(err), self._secret)}); check --model, and that --base-url "
+                            "ends in /v1", field="model") from None
         except openai.BadRequestError as err:
             message = scrub(_message(err), self._secret)
             lowered = message.lower()
