@@ -279,3 +279,8 @@ def test_rate_limits_pace_requests(server, bizsre, tmp_path):
     assert time.perf_counter() - start >= 1.4
     with TranslationCache(tmp_path / "cache.sqlite") as cache:
         assert len(cache) == 4
+    # 90k tokens/min is 1,500 per second; 4 requests budgeted at ~900 tokens each need >= ~1.3 s.
+    start = time.perf_counter()
+    translate_stage(en(bizsre).tail(4), "en", ["zh"], config(server, tmp_path, tpm=90_000, concurrency=4),
+                    progress=False)
+    assert time.perf_counter() - start >= 1.0

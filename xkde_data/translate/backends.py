@@ -100,8 +100,11 @@ class OpenAIBackend:
                 outcome.attempts += 1
                 if self.rpm:
                     await self.rpm.acquire()
-                if self.tpm:
-                    await self.tpm.acquire(min(budget, self.tpm_capacity))
+                remaining = budget
+                while remaining > 0:  # a request may need more than one second's share of tokens
+                    take = min(remaining, self.tpm_capacity)
+                    await self.tpm.acquire(take)
+                    remaining -= take
                 reply = await self._create(body)
                 try:
                     content, finish, tokens_in, tokens_out = _completion_parts(reply)
