@@ -96,7 +96,9 @@ def run_jobs(jobs: list[Job], config: TranslatorConfig, stats: Stats, *, progres
             unique: dict[str, Job] = {}
             for job in misses:
                 unique.setdefault(job.key, job)
-            _run_sync(_request_all(list(unique.values()), outcomes, config, stats, cache, progress, desc))
+            hits = len(jobs) - len(misses)
+            _run_sync(_request_all(list(unique.values()), outcomes, config, stats, cache, progress,
+                                   f"{desc} ({hits} cached)" if hits else desc))
             for job in misses:
                 if outcomes[job.index] is None:
                     outcomes[job.index] = outcomes[unique[job.key].index]
