@@ -10,7 +10,7 @@ model, unreachable server) abort the run with an :class:`XkdeError`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -44,7 +44,6 @@ class Outcome:
     tokens_in: int = 0
     tokens_out: int = 0
     attempts: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def scrub(text: str, secret: str | None) -> str:
