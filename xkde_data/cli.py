@@ -6,6 +6,7 @@ import typer
 
 from .cli_common import run_app
 from .commands import inspect as inspect_cmd
+from .commands import report as report_cmd
 
 app = typer.Typer(
     name="xkde-data",
@@ -28,6 +29,7 @@ def _root() -> None:
 
 
 app.command("inspect")(inspect_cmd.inspect)
+app.command("report")(report_cmd.report)
 
 
 def main() -> None:

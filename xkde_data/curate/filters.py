@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
-from .scripts import char_script, letters_of
+from .scripts import char_script, letters_of, scripts_of
 
 # --------------------------------------------------------------------- fields
 
@@ -101,11 +102,11 @@ def check_chatter(pair: FieldPair) -> str | None:
         return f"{pair.name}: added line break"
     if _wrapped(t, allow_title_marks=pair.kind != "question") and not _wrapped(s):
         return f"{pair.name}: quotes around the value"
-    head, tail = t[:60], t[-60:]
-    for part, where in ((head, "prefix"), (tail, "suffix")):
-        m = _WRAPPER_PHRASES.search(part)
-        if m and not _WRAPPER_PHRASES.search(s):
-            return f"{pair.name}: wrapper {where} {m.group(0)!r}"
+    m = _WRAPPER_PHRASES.search(t) if len(t) <= 120 else (_WRAPPER_PHRASES.search(t[:60]) or
+                                                          _WRAPPER_PHRASES.search(t[-60:]))
+    if m and not _WRAPPER_PHRASES.search(s):
+        where = "prefix" if m.start() < len(t) / 2 else "suffix"
+        return f"{pair.name}: wrapper {where} {m.group(0)!r}"
     if _LABEL_PREFIX.match(t) and not re.search(r"[:：]", s):
         return f"{pair.name}: label prefix {t.split(':')[0].split('：')[0][:30]!r}"
     return None
@@ -116,6 +117,7 @@ def check_chatter(pair: FieldPair) -> str | None:
 _NORM_DROP = re.compile(r"[\W_]+", re.UNICODE)
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_text(text: str) -> str:
     """Case-, width- and punctuation-insensitive form used for copy and duplicate checks."""
     return _NORM_DROP.sub("", unicodedata.normalize("NFKC", text).casefold())
@@ -136,11 +138,10 @@ def check_answer_script(pair: FieldPair, lang: str, source_lang: str) -> str | N
     An answer may stay as in the source (names, numbers) or be in the target's
     script; letters of any other script (Latin excepted: names) mean another language.
     """
-    tolerated = letters_of(lang) | letters_of(source_lang) | {"Latin"}
-    for ch in pair.target:
-        script = char_script(ch)
-        if script is not None and script not in tolerated:
-            return f"{pair.name}: {script} letters in a {lang} answer"
+    tolerated = letters_of(lang) | letters_of(source_lang) | {"Latin", None}
+    foreign = set(scripts_of(pair.target)) - tolerated
+    if foreign:
+        return f"{pair.name}: {sorted(foreign)[0]} letters in a {lang} answer"
     return None
 
 
@@ -153,6 +154,7 @@ _CJK_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _CJK_NUMBER = re.compile(r"(第)?([〇零一二两三四五六七八九十百千万]+)(?=(年|月|日|号|世纪|年代|届|次|岁))|第([〇零一二两三四五六七八九十百千万]+)")
 _NUMBER = re.compile(r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?![\d])|\d(?:[\d.,'’\u00a0\u202f]*\d)?")
 _ROMAN = re.compile(r"\b(?=[MDCLXVI]{2,}\b)M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})\b")
+_MAYBE_NUMBER = re.compile(r"[0-9０-９〇零一二两三四五六七八九十百千万]|\b[MDCLXVI]{2,}\b")
 _ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
 #: Numbers up to this may be spelled out in a translation ("dix", "primer", "1st" -> "erster").
 SPELLED_OUT_MAX = 12
@@ -176,8 +178,14 @@ def _roman_value(numeral: str) -> int:
     return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
 
 
+@lru_cache(maxsize=1 << 16)
 def numbers_in(text: str) -> list[str]:
-    """Numbers of a text as digit strings: full-width digits, CJK numerals with date affixes, separators dropped."""
+    """Numbers of a text as digit strings: full-width digits, CJK numerals with date affixes, separators dropped.
+
+    Cached (source texts recur for every target language): treat the list as read-only.
+    """
+    if not _MAYBE_NUMBER.search(text):
+        return []
     text = text.translate(_FULLWIDTH)
 
     def repl(m: re.Match) -> str:
@@ -231,6 +239,7 @@ def check_numbers(pair: FieldPair) -> str | None:
 
 # --------------------------------------------------------------------- answer consistency
 
+@lru_cache(maxsize=1 << 16)
 def _fold(text: str) -> str:
     # Diacritics come and go between renderings of a name (Łódź / Lodz).
     decomposed = unicodedata.normalize("NFKD", normalize_text(text))
@@ -250,13 +259,14 @@ def mentions(question: str, answer: str, threshold: float = 0.5) -> bool:
     norm_a, norm_q = _fold(answer), _fold(question)
     if not norm_a:
         return False
-    n = 2 if any(char_script(ch) in ("Han", "Kana", "Hangul") for ch in norm_a) else 3
+    n = 2 if _SYLLABIC.search(norm_a) else 3
     if len(norm_a) <= n:
         return norm_a in norm_q
     grams = _grams(norm_a, n)
     return len(grams & _grams(norm_q, n)) / len(grams) >= threshold
 
 
+_SYLLABIC = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _NAME_PART = re.compile(r"[^\s·・,，、()（）\-–—]+")
 
 
@@ -287,7 +297,7 @@ def check_answer_consistency(pairs: list[FieldPair]) -> str | None:
         if answer is None or len(normalize_text(answer.source)) < 2 or not _ENTITY.search(answer.source):
             continue
         for p in pairs:
-            if p.kind != "question" or p.name.startswith("locality") or not mentions(p.source, answer.source, 1.0):
+            if p.kind != "question" or p.name.startswith("locality") or _fold(answer.source) not in _fold(p.source):
                 continue
             if not any(mentions(p.target, form) for form in _name_forms(answer.target, answer.source)):
                 return f"{p.name}: the source repeats {answer_name} {answer.source!r}, the translation has neither " \
@@ -305,14 +315,18 @@ _TERMINAL = "?？؟;;.。!！։।॥"
 
 def effective_length(text: str) -> float:
     """Length in Latin-letter equivalents: letters weighted by their script's density, digits count one."""
-    total = 0.0
-    for ch in text:
-        script = char_script(ch)
-        if script is not None:
-            total += SCRIPT_DENSITY.get(script, 1.0)
-        elif ch.isdigit():
-            total += 1.0
-    return total
+    weights = _WEIGHTS
+    try:
+        return sum([weights[ch] for ch in text])
+    except KeyError:
+        for ch in text:
+            if ch not in weights:
+                script = char_script(ch)
+                weights[ch] = SCRIPT_DENSITY.get(script, 1.0) if script else (1.0 if ch.isdigit() else 0.0)
+        return sum([weights[ch] for ch in text])
+
+
+_WEIGHTS: dict[str, float] = {}
 
 
 def length_ratio(pair: FieldPair) -> float | None:
@@ -326,10 +340,10 @@ def check_length(pair: FieldPair, min_ratio: float, max_ratio: float) -> str | N
         s, t = pair.source.rstrip(), pair.target.rstrip().rstrip("\"'”»」』)")
         if s and s[-1] in "?!" and t and t[-1] not in _TERMINAL:
             return f"{pair.name}: the question lost its final '{s[-1]}' (truncated?)"
-        # Short values (answers, names) vary too much in length to judge.
+        # Short questions vary too much in length to judge.
         if effective_length(pair.source) < 12:
             return None
-        ratio = length_ratio(pair)
-        if ratio is not None and not min_ratio <= ratio <= max_ratio:
+        ratio = effective_length(pair.target) / effective_length(pair.source)
+        if not min_ratio <= ratio <= max_ratio:
             return f"{pair.name}: length ratio {ratio:.2f} outside [{min_ratio}, {max_ratio}]"
     return None

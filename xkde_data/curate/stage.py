@@ -13,8 +13,7 @@ from ..stats import REJECT_SCHEMA, StageResult, Stats
 from . import filters as F
 from .config import CHECKS, CurationConfig
 from .decontam import load_benchmark_index
-from ..langs import script_of
-from .langid import LanguageIdentifier, mask_carried_over
+from .langid import LanguageIdentifier
 
 #: Rejected rows: REJECT_SCHEMA plus the rejected block as JSON for side-by-side examples.
 CURATION_REJECT_SCHEMA: dict[str, pl.DataType] = {**REJECT_SCHEMA, "translation": pl.String}
@@ -141,37 +140,36 @@ def curate_stage(source: pl.DataFrame, translated: pl.DataFrame, *, source_lang:
 def _run_field_checks(res: _Row, pairs: list[F.FieldPair], lang: str, source_lang: str, config: CurationConfig,
                       ident: LanguageIdentifier, confusables: tuple[str, ...]) -> None:
     on = config.is_enabled
-    ratios, margins, block_text = [], [], []
+    ratios: list[float] = []
+    margins: list[float] = []
+    questions = [p for p in pairs if p.kind == "question"]
+    if on("wrong_language") and questions:
+        # Per field against the source (an untranslated field); the block as a whole against third
+        # languages, where there is enough text to tell near languages apart.
+        per_field, block = ident.identify_fields([(p.target, p.source) for p in questions], lang,
+                                                 source_lang=source_lang, confusables=confusables)
+        for pair, verdict in zip(questions, per_field):
+            if verdict.method != "none":
+                margins.append(verdict.margin)
+            if verdict.accepted is False:
+                res.fail("wrong_language", f"{pair.name}: not {lang} ({verdict.method} margin {verdict.margin:.2f})")
+        if block.method != "none":
+            margins.append(block.margin)
+        if block.accepted is False:
+            res.fail("wrong_language", f"questions: not {lang} as a whole ({block.method} margin {block.margin:.2f})")
     for pair in pairs:
         if on("chatter"):
             res.fail("chatter", F.check_chatter(pair))
         if on("untranslated"):
             res.fail("untranslated", F.check_untranslated(pair))
-        if on("wrong_language"):
-            if pair.kind == "question":
-                # Per field: the script and the source language (an untranslated field); third languages
-                # are judged on the whole block below, where there is enough text to tell near languages apart.
-                verdict = ident.identify(pair.target, lang, source_lang=source_lang, source_text=pair.source)
-                if verdict.method != "none":
-                    margins.append(verdict.margin)
-                if verdict.accepted is False:
-                    res.fail("wrong_language", f"{pair.name}: not {lang} ({verdict.method} margin {verdict.margin:.2f})")
-                block_text.append(mask_carried_over(pair.target, pair.source,
-                                                    mask_all_shared=script_of(lang) != script_of(source_lang)))
-            else:
-                res.fail("wrong_language", F.check_answer_script(pair, lang, source_lang))
+        if on("wrong_language") and pair.kind != "question":
+            res.fail("wrong_language", F.check_answer_script(pair, lang, source_lang))
         if on("number_mismatch"):
             res.fail("number_mismatch", F.check_numbers(pair))
         if on("length_ratio"):
             res.fail("length_ratio", F.check_length(pair, config.min_length_ratio, config.max_length_ratio))
         if pair.kind == "question" and (ratio := F.length_ratio(pair)) is not None:
             ratios.append(ratio)
-    if on("wrong_language") and confusables and block_text:
-        verdict = ident.identify(" . ".join(block_text), lang, source_lang=source_lang, confusables=confusables)
-        if verdict.method != "none":
-            margins.append(verdict.margin)
-        if verdict.accepted is False:
-            res.fail("wrong_language", f"questions: not {lang} as a whole ({verdict.method} margin {verdict.margin:.2f})")
     if on("answer_inconsistent"):
         res.fail("answer_inconsistent", F.check_answer_consistency(pairs))
     res.length_ratio = min(ratios) if ratios else None
