@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import XkdeError
 
 #: Every check in the order it runs; the first failing one names the reject reason.
-CHECKS = ("structure", "chatter", "untranslated", "wrong_language", "number_mismatch", "answer_inconsistent",
+CHECKS = ("structure", "untranslated", "chatter", "wrong_language", "number_mismatch", "answer_inconsistent",
           "length_ratio", "roundtrip_chrf", "duplicate", "contaminated")
 
 #: Benchmarks a training set must not overlap (paths relative to the shared data folder).

@@ -196,9 +196,9 @@ def numbers_in(text: str) -> list[str]:
     text = _ROMAN.sub(lambda m: f" {_roman_value(m.group(0))} " if m.group(0) else "", text)
     out = []
     for n in _NUMBER.findall(text):
-        # "3 000" is one number in French, "17 503" two in "August 17 503": keep both readings.
+        # "3 000" is one number in French, "17 503" two in "August 17 503": keep the groups, compare both readings.
         if " " in n:
-            out.append(" ".join(_digits(part) for part in n.split()))
+            out.append(" ".join(re.sub(r"\D", "", part) for part in n.split()))
         else:
             out.append(_digits(n))
     return out
@@ -208,13 +208,19 @@ def _digits(number: str) -> str:
     return re.sub(r"\D", "", number).lstrip("0") or "0"
 
 
-def _found(number: str, candidates: list[str]) -> bool:
-    if number in candidates:
-        return True
+def _readings(number: str) -> set[str]:
+    """A number as one value, and (for space-grouped digits) as separate values."""
+    out = {_digits(number)}
     if " " in number:
-        flat = {part for c in candidates for part in c.split()}
-        return number.replace(" ", "") in flat or all(part in flat for part in number.split())
-    return any(number in c.split() or number == c.replace(" ", "") for c in candidates)
+        out.update(_digits(part) for part in number.split())
+    return out
+
+
+def _found(number: str, candidates: list[str]) -> bool:
+    available = set().union(*(_readings(c) for c in candidates)) if candidates else set()
+    if _digits(number) in available:
+        return True
+    return " " in number and all(_digits(part) in available for part in number.split())
 
 
 def check_numbers(pair: FieldPair) -> str | None:
@@ -231,9 +237,9 @@ def check_numbers(pair: FieldPair) -> str | None:
         return None
     target_numbers = numbers_in(pair.target)
     missing = [n for n in source_numbers if not _found(n, target_numbers)
-               and (target_numbers or max(int(p) for p in n.split()) > SPELLED_OUT_MAX)]
+               and (target_numbers or max(int(_digits(p)) for p in n.split()) > SPELLED_OUT_MAX)]
     if missing:
-        return f"{pair.name}: number {missing[0]} of the source is missing ({pair.target[:40]!r})"
+        return f"{pair.name}: number {_digits(missing[0])} of the source is missing ({pair.target[:40]!r})"
     return None
 
 
