@@ -14,7 +14,8 @@ from ..curate.accounting import KNOWN_REASONS
 from ..schema import atomic_write, row_to_block
 from .build_dir import BuildData, load_build
 
-_SECRET_KEY = re.compile(r"key|token|secret|password|authorization", re.IGNORECASE)
+# Names of settings that hold credentials ("api_key", "hf_token"); counts such as "tokens" are not secrets.
+_SECRET_KEY = re.compile(r"(^|_)(key|token|secret|password|authorization|credentials?)$", re.IGNORECASE)
 
 
 def redact(value):
