@@ -319,6 +319,7 @@ SCRIPT_DENSITY = {"Han": 3.0, "Kana": 1.6, "Hangul": 2.2, "Thai": 1.0, "Lao": 1.
 _TERMINAL = "?？؟;;.。!！։।॥"
 
 
+@lru_cache(maxsize=1 << 16)
 def effective_length(text: str) -> float:
     """Length in Latin-letter equivalents: letters weighted by their script's density, digits count one."""
     weights = _WEIGHTS

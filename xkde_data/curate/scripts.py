@@ -14,6 +14,7 @@ import bisect
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 
 from ..langs import script_of
 
@@ -83,6 +84,7 @@ def scripts_of(text: str) -> list[str | None]:
     return out
 
 
+@lru_cache(maxsize=None)
 def letters_of(lang: str) -> frozenset[str]:
     """The character scripts a language is written in (``langs.script_of`` decides the script)."""
     script = script_of(lang)
