@@ -97,12 +97,15 @@ class LanguageIdentifier:
     how far a third language (``confusables``, e.g. the build's other target
     languages) may score above the target before the text counts as that
     language; near siblings (es/pt) share most short-text n-grams.
+    ``fallback_source``: the rival language when a call names no ``source_lang``
+    (English: the language xkde's corpora come from and models fall back to).
     """
 
     def __init__(self, *, confusables: Iterable[str] = (), min_script_share: float = 0.3,
                  max_foreign_share: float = 0.15, min_ngram_letters: int = 12, min_source_margin: float = 0.0,
-                 confusable_tolerance: float = 0.1) -> None:
+                 confusable_tolerance: float = 0.1, fallback_source: str | None = "en") -> None:
         self.confusables = tuple(confusables)
+        self.fallback_source = fallback_source
         self.min_script_share = min_script_share
         self.max_foreign_share = max_foreign_share
         self.min_ngram_letters = min_ngram_letters
@@ -129,6 +132,7 @@ class LanguageIdentifier:
     def identify(self, text: str, lang: str, *, source_lang: str | None = None,
                  source_text: str | None = None, confusables: Iterable[str] = ()) -> LangIdResult:
         """The verdict with its margin and the evidence used (``source_text`` enables name masking)."""
+        source_lang = self._source(lang, source_lang)
         evidence = self._evidence(text, lang, source_lang, source_text)
         return self._decide(evidence, lang, source_lang, confusables)
 
@@ -140,6 +144,7 @@ class LanguageIdentifier:
         easy on a whole translated block; the source language is easy per field.
         The n-gram evidence is computed once per field and pooled for the block.
         """
+        source_lang = self._source(lang, source_lang)
         evidences = [self._evidence(text, lang, source_lang, source_text) for text, source_text in fields]
         per_field = [self._decide(ev, lang, source_lang, ()) for ev in evidences]
         pooled = _Evidence(None, [r for ev in evidences if ev.early is None for r in ev.rows],
@@ -148,6 +153,12 @@ class LanguageIdentifier:
         return per_field, block
 
     # ------------------------------------------------------------ internals
+
+    def _source(self, lang: str, source_lang: str | None) -> str | None:
+        # Without a source, the language a model falls back to (English for xkde's corpora) is the rival.
+        if source_lang is None and self.fallback_source != lang:
+            return self.fallback_source
+        return source_lang
 
     def _evidence(self, text: str, lang: str, source_lang: str | None, source_text: str | None) -> "_Evidence":
         target_letters = letters_of(lang)
