@@ -37,6 +37,7 @@ def test_stats_from_import_and_filter_rejects():
         assert set(entry) == {"input", "kept", "rejected"}
         assert entry["input"] == entry["kept"] + sum(entry["rejected"].values())
     assert sum(stats["rejected_by_stage"][lang].get("filter", 0) for lang in langs) == result.rejected.height
+    assert stats["reasons"]["missing_answer"].startswith("import")  # codes are documented in the file
 
 
 def test_violation_is_loud():

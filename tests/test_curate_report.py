@@ -107,6 +107,14 @@ def test_bad_inputs(build, tmp_path, xkde_data_cli):
     (build / "report" / "stats.json").write_text(json.dumps(stats))
     _assert_one_line_error(xkde_data_cli("report", str(build)), "unknown reason code 'vibes'",
                            "languages.zh.rejected.vibes")
+    # A stage's own code, documented by the build, is rendered.
+    stats = json.loads(before)
+    stats["languages"]["zh"]["rejected"]["rate_limited"] = 1
+    stats["languages"]["zh"]["input"] += 1
+    stats["reasons"]["rate_limited"] = "translate: gave up after retries"
+    (build / "report" / "stats.json").write_text(json.dumps(stats))
+    assert xkde_data_cli("report", str(build)).returncode == 0
+    assert "gave up after retries" in (build / "report" / "report.md").read_text()
     # A build directory from an older format.
     old = {k: v for k, v in json.loads(before).items() if k != "format"}
     (build / "report" / "stats.json").write_text(json.dumps(old))

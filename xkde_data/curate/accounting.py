@@ -5,6 +5,7 @@
     {"format": 1, "source_lang": "en",
      "languages": {"zh": {"input": N, "kept": K, "rejected": {"<reason>": n, ...}}, ...},
      "rejected_by_stage": {"zh": {"filter": n, ...}},
+     "reasons": {"<reason>": "what it means", ...},
      "signature": {...}, ...extra keys (translation, instances, pairs, checks)}
 """
 
@@ -64,8 +65,11 @@ def build_stats(source_lang: str, target_langs: Iterable[str], input_counts: dic
     stray = sorted(set(per_lang_reason) - set(languages))
     if stray:
         raise AccountingError(f"rejects for languages outside the build: {stray}")
+    # The build documents its own reason codes, so a report reads codes of stages it does not import.
+    codes = sorted({r for entry in languages.values() for r in entry["rejected"]})
+    reasons = {code: KNOWN_REASONS.get(code, "(undocumented: register it with register_reasons)") for code in codes}
     stats = {"format": STATS_FORMAT, "source_lang": source_lang, "languages": languages,
-             "rejected_by_stage": by_stage, "signature": signature}
+             "rejected_by_stage": by_stage, "reasons": reasons, "signature": signature}
     for key, value in (extra or {}).items():
         if key in stats:
             raise AccountingError(f"extra key {key!r} would overwrite the contract")

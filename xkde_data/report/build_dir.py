@@ -64,6 +64,10 @@ def _read_stats(path: Path) -> dict:
     if fmt != STATS_FORMAT:
         raise XkdeError(f"stats format {fmt!r} is not supported (this version reads {STATS_FORMAT}); rebuild it",
                         file=str(path), field="format")
+    documented = stats.get("reasons", {})
+    if not isinstance(documented, dict):
+        raise XkdeError("expected an object of reason codes", file=str(path), field="reasons")
+    known = set(KNOWN_REASONS) | set(documented)
     for lang, entry in stats["languages"].items():
         where = f"languages.{lang}"
         if not isinstance(entry, dict):
@@ -75,8 +79,8 @@ def _read_stats(path: Path) -> dict:
         if not isinstance(rejected, dict):
             raise XkdeError("expected an object of reason counts", file=str(path), field=f"{where}.rejected")
         for reason, n in rejected.items():
-            if reason not in KNOWN_REASONS:
-                raise XkdeError(f"unknown reason code {reason!r} (known: {', '.join(sorted(KNOWN_REASONS))})",
+            if reason not in known:
+                raise XkdeError(f"unknown reason code {reason!r} (known: {', '.join(sorted(known))})",
                                 file=str(path), field=f"{where}.rejected.{reason}")
             if not isinstance(n, int):
                 raise XkdeError("expected an integer count", file=str(path), field=f"{where}.rejected.{reason}")
@@ -92,9 +96,10 @@ def load_build(build_dir: Path) -> BuildData:
     rejected = _read_parquet(root / REJECTED, REJECT_SCHEMA, "rejects table")
     if "translation" not in rejected.columns:
         rejected = rejected.with_columns(pl.lit(None, dtype=pl.String).alias("translation"))
-    unknown = rejected.filter(~pl.col("reason").is_in(list(KNOWN_REASONS)))
+    known = list(set(KNOWN_REASONS) | set(stats.get("reasons", {})))
+    unknown = rejected.filter(~pl.col("reason").is_in(known))
     if unknown.height:
-        idx = rejected["reason"].is_in(list(KNOWN_REASONS)).not_().arg_true()[0]
+        idx = rejected["reason"].is_in(known).not_().arg_true()[0]
         raise XkdeError(f"unknown reason code {unknown['reason'][0]!r}", file=str(root / REJECTED),
                         record=int(idx), field="reason")
     measurements = None

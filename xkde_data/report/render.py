@@ -104,12 +104,13 @@ def _summary_rows(stats: dict) -> list[list]:
 
 
 def _reason_rows(stats: dict) -> list[list]:
+    documented = stats.get("reasons", {})
     totals: dict[str, int] = {}
     for e in stats["languages"].values():
         for reason, n in e.get("rejected", {}).items():
             totals[reason] = totals.get(reason, 0) + n
     langs = list(stats["languages"])
-    return [[reason, KNOWN_REASONS.get(reason, ""), *[stats["languages"][l].get("rejected", {}).get(reason, 0) for l in langs],
+    return [[reason, KNOWN_REASONS.get(reason) or documented.get(reason, ""), *[stats["languages"][l].get("rejected", {}).get(reason, 0) for l in langs],
              n] for reason, n in sorted(totals.items(), key=lambda kv: -kv[1])]
 
 
@@ -225,8 +226,8 @@ def write_report(build_dir: Path, *, max_examples: int = 5) -> Path:
             section(title)
             table(["key", "value"], _dict_rows(redact(stats[key])))
     extra = {k: v for k, v in stats.items()
-             if k not in ("format", "source_lang", "languages", "rejected_by_stage", "signature", "translation",
-                          "instances", "pairs")}
+             if k not in ("format", "source_lang", "languages", "rejected_by_stage", "reasons", "signature",
+                          "translation", "instances", "pairs")}
     if extra:
         section("Other statistics")
         table(["key", "value"], _dict_rows(redact(extra)))
