@@ -87,6 +87,14 @@ def test_german_and_french_told_apart_from_english_by_ngrams(ident):
     assert fr.accepted is False
 
 
+def test_without_a_source_english_is_the_rival(ident):
+    # The evaluator's call: is_language(generated_answer, query_lang).
+    assert not ident.is_language("The capital of France is Paris.", "de")
+    assert ident.is_language("Die Hauptstadt von Frankreich ist Paris.", "de")
+    assert ident.is_language("The capital of France is Paris.", "en")
+    assert ident.is_language("巴黎", "zh") and not ident.is_language("Paris", "zh")
+
+
 def test_too_little_evidence_is_undecided_not_rejected(ident):
     result = ident.identify("Jemen", "de", source_lang="en")
     assert result.accepted is None and result.method == "none"

@@ -8,6 +8,7 @@ from .cli_common import run_app
 from .commands import build as build_cmd
 from .commands import inspect as inspect_cmd
 from .commands import push as push_cmd
+from .commands import report as report_cmd
 from .commands import translate as translate_cmd
 from .commands import validate as validate_cmd
 
@@ -25,17 +26,17 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
-    """Keeps sub-commands as sub-commands even while only one is registered."""
+    """Keeps sub-commands as sub-commands."""
 
 
 app.command("build")(build_cmd.build)
 app.command("inspect")(inspect_cmd.inspect)
-app.command("push")(push_cmd.push)
 app.command("translate")(translate_cmd.translate)
+app.command("report")(report_cmd.report)
 app.command("validate")(validate_cmd.validate)
+app.command("push")(push_cmd.push)
 
 
 def main() -> None:

@@ -4,3 +4,10 @@ Public API: :class:`~xkde_data.curate.langid.LanguageIdentifier`,
 :class:`~xkde_data.curate.config.CurationConfig`, :func:`curate_stage`,
 :func:`~xkde_data.curate.accounting.build_stats`, :func:`~xkde_data.curate.accounting.check_accounting`.
 """
+
+from .config import CHECKS, CurationConfig
+from .langid import LanguageIdentifier
+from .stage import CURATION_REJECT_SCHEMA, MEASUREMENT_SCHEMA, CurationResult, curate_stage
+
+__all__ = ["CHECKS", "CurationConfig", "LanguageIdentifier", "curate_stage", "CurationResult",
+           "CURATION_REJECT_SCHEMA", "MEASUREMENT_SCHEMA"]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from langdetect import DetectorFactory, detector_factory
@@ -97,23 +97,23 @@ class LanguageIdentifier:
     how far a third language (``confusables``, e.g. the build's other target
     languages) may score above the target before the text counts as that
     language; near siblings (es/pt) share most short-text n-grams.
+    ``fallback_source``: the rival language when a call names no ``source_lang``
+    (English: the language xkde's corpora come from and models fall back to).
     """
 
     def __init__(self, *, confusables: Iterable[str] = (), min_script_share: float = 0.3,
                  max_foreign_share: float = 0.15, min_ngram_letters: int = 12, min_source_margin: float = 0.0,
-                 confusable_tolerance: float = 0.1) -> None:
+                 confusable_tolerance: float = 0.1, fallback_source: str | None = "en") -> None:
         self.confusables = tuple(confusables)
+        self.fallback_source = fallback_source
         self.min_script_share = min_script_share
         self.max_foreign_share = max_foreign_share
         self.min_ngram_letters = min_ngram_letters
         self.min_source_margin = min_source_margin
         self.confusable_tolerance = confusable_tolerance
-        detector_factory.init_factory()
-        factory = detector_factory._factory
-        self._ngram_probs = factory.word_lang_prob_map
-        self._profile_index = {name: i for i, name in enumerate(factory.langlist)}
-        self._log_rows: dict[str, np.ndarray] = {}
-        self._normalized: dict[str, str] = {}
+        self._table = _shared_table()
+        self._profile_index = self._table.profile_index
+        self._competitors: dict[tuple, tuple[list[int], list[int]]] = {}
 
     # ------------------------------------------------------------ public API
 
@@ -132,51 +132,85 @@ class LanguageIdentifier:
     def identify(self, text: str, lang: str, *, source_lang: str | None = None,
                  source_text: str | None = None, confusables: Iterable[str] = ()) -> LangIdResult:
         """The verdict with its margin and the evidence used (``source_text`` enables name masking)."""
+        source_lang = self._source(lang, source_lang)
+        evidence = self._evidence(text, lang, source_lang, source_text)
+        return self._decide(evidence, lang, source_lang, confusables)
+
+    def identify_fields(self, fields: list[tuple[str, str | None]], lang: str, *, source_lang: str | None = None,
+                        confusables: Iterable[str] = ()) -> tuple[list[LangIdResult], LangIdResult]:
+        """Judge (text, source_text) fields one by one against the source, and together against confusables.
+
+        Near languages (es/fr/pt) are hard to tell apart on one short question but
+        easy on a whole translated block; the source language is easy per field.
+        The n-gram evidence is computed once per field and pooled for the block.
+        """
+        source_lang = self._source(lang, source_lang)
+        evidences = [self._evidence(text, lang, source_lang, source_text) for text, source_text in fields]
+        per_field = [self._decide(ev, lang, source_lang, ()) for ev in evidences]
+        pooled = _Evidence(None, [r for ev in evidences if ev.early is None for r in ev.rows],
+                           sum(ev.letters for ev in evidences if ev.early is None), 0.0)
+        block = self._decide(pooled, lang, source_lang, confusables) if pooled.rows else LangIdResult(None, 0.0, "none")
+        return per_field, block
+
+    # ------------------------------------------------------------ internals
+
+    def _source(self, lang: str, source_lang: str | None) -> str | None:
+        # Without a source, the language a model falls back to (English for xkde's corpora) is the rival.
+        if source_lang is None and self.fallback_source != lang:
+            return self.fallback_source
+        return source_lang
+
+    def _evidence(self, text: str, lang: str, source_lang: str | None, source_text: str | None) -> "_Evidence":
         target_letters = letters_of(lang)
         source_letters = letters_of(source_lang) if source_lang else frozenset()
+        own_script = script_of(lang) != "Latin"
         distinct_script = bool(source_lang) and script_of(lang) != script_of(source_lang)
         masked = mask_carried_over(text, source_text, mask_all_shared=distinct_script)
         units = script_units(masked)
         total = sum(units.values())
         if total == 0:
             # Everything was carried over; a target with its own script must still show some of it.
-            if script_of(lang) != "Latin" and not (letters_of(lang) & set(script_units(text))) and script_units(text):
-                return LangIdResult(False, -1.0, "script")
-            return LangIdResult(None, 0.0, "none")
+            all_units = script_units(text)
+            if own_script and all_units and not (target_letters & set(all_units)):
+                return _Evidence(LangIdResult(False, -1.0, "script"))
+            return _Evidence(LangIdResult(None, 0.0, "none"))
         tolerated = target_letters | source_letters | {"Latin"}
         target_share = sum(n for s, n in units.items() if s in target_letters) / total
         foreign_share = sum(n for s, n in units.items() if s not in tolerated) / total
-        other_share = 1.0 - target_share
-        if script_of(lang) != "Latin" or other_share > 0:
-            script_margin = target_share - other_share
-            if target_share < self.min_script_share or foreign_share > self.max_foreign_share:
-                return LangIdResult(False, script_margin, "script")
-            if script_of(lang) == "Latin" and target_share < 0.5:
-                return LangIdResult(False, script_margin, "script")
+        script_margin = 2 * target_share - 1.0
+        if own_script or target_share < 1.0:
+            if target_share < (self.min_script_share if own_script else 0.5) or foreign_share > self.max_foreign_share:
+                return _Evidence(LangIdResult(False, script_margin, "script"))
+        in_script = masked if units.keys() <= target_letters else keep_scripts(masked, target_letters)
+        rows, letters = self._table.ngram_rows(in_script)
+        return _Evidence(None, rows, letters, script_margin, own_script or target_share < 1.0)
+
+    def _decide(self, ev: "_Evidence", lang: str, source_lang: str | None, confusables: Iterable[str]) -> LangIdResult:
+        if ev.early is not None:
+            return ev.early
         # Same-script competitors need n-gram evidence.
-        rivals = self._same_script(lang, [source_lang] if source_lang else [])
-        others = [c for c in self._same_script(lang, [*self.confusables, *confusables]) if c not in rivals]
+        key = (lang, source_lang, tuple(confusables))
+        competitors = self._competitors.get(key)
+        if competitors is None:
+            rivals = self._same_script(lang, [source_lang] if source_lang else [])
+            others = [c for c in self._same_script(lang, [*self.confusables, *key[2]]) if c not in rivals]
+            competitors = self._competitors[key] = ([self._profile(c) for c in rivals], [self._profile(c) for c in others])
+        rivals, others = competitors
+        script_verdict = LangIdResult(True, ev.script_margin, "script") if ev.script_decided else \
+            LangIdResult(None, 0.0, "none")
         if not (rivals or others) or self._profile(lang) is None:
-            if script_of(lang) != "Latin" or other_share > 0:
-                return LangIdResult(True, target_share - other_share, "script")
-            return LangIdResult(None, 0.0, "none")
-        in_script = keep_scripts(masked, target_letters)
-        ngrams = self._ngrams(in_script)
-        letters = sum(1 for g in ngrams if len(g) == 1)
-        rows = [self._log_row(g) for g in ngrams if g in self._ngram_probs]
-        if letters < self.min_ngram_letters or not rows:
-            return LangIdResult(None, 0.0, "none")
-        scores = np.sum(rows, axis=0) / len(rows)
+            return script_verdict
+        if ev.letters < self.min_ngram_letters or not ev.rows:
+            return script_verdict
+        scores = self._table.matrix[ev.rows].sum(axis=0, dtype=np.float64) / len(ev.rows)
         target_score = scores[self._profile(lang)]
         # The source must lose outright; a third language must win clearly (near siblings share n-grams).
         margin = math.inf
         if rivals:
-            margin = target_score - max(scores[self._profile(c)] for c in rivals) - self.min_source_margin
+            margin = target_score - max(scores[i] for i in rivals) - self.min_source_margin
         if others:
-            margin = min(margin, target_score - max(scores[self._profile(c)] for c in others) + self.confusable_tolerance)
+            margin = min(margin, target_score - max(scores[i] for i in others) + self.confusable_tolerance)
         return LangIdResult(bool(margin > 0), float(margin), "ngram")
-
-    # ------------------------------------------------------------ internals
 
     def _profile(self, lang: str) -> int | None:
         return self._profile_index.get(_PROFILE_NAMES.get(lang, lang))
@@ -186,30 +220,83 @@ class LanguageIdentifier:
         return [c for c in dict.fromkeys(candidates)
                 if c != lang and script_of(c) == script and self._profile(c) is not None]
 
-    def _log_row(self, gram: str) -> np.ndarray:
-        row = self._log_rows.get(gram)
-        if row is None:
-            row = self._log_rows[gram] = np.log(np.asarray(self._ngram_probs[gram], dtype=np.float64) + _SMOOTHING)
-        return row
+class _NormTable(dict):
+    """``str.translate`` table applying langdetect's character normalisation, filled on first sight."""
 
-    def _ngrams(self, text: str) -> list[str]:
-        """langdetect's 1-3-grams: per word, with a leading and trailing space; ALL-CAPS words skipped."""
-        norm = self._normalized
-        chars = []
-        for ch in text:
-            n = norm.get(ch)
-            if n is None:
-                n = norm[ch] = NGram.normalize(ch)
-            chars.append(n)
-        out: list[str] = []
-        for word in "".join(chars).split():
-            if len(word) > 1 and word.isupper():
-                continue
-            padded = f" {word} "
-            out.extend(word)
-            out.extend(padded[i:i + 2] for i in range(len(padded) - 1))
-            out.extend(padded[i:i + 3] for i in range(len(padded) - 2))
-        return out
+    def __missing__(self, code: int) -> str:
+        value = self[code] = NGram.normalize(chr(code))
+        return value
+
+
+class _NgramTable:
+    """langdetect's profiles as log-probability rows, built lazily and shared by every identifier."""
+
+    def __init__(self) -> None:
+        detector_factory.init_factory()
+        factory = detector_factory._factory
+        self.probs = factory.word_lang_prob_map
+        self.profile_index = {name: i for i, name in enumerate(factory.langlist)}
+        self.row_of: dict[str, int] = {}
+        self.matrix = np.zeros((4096, len(factory.langlist)), dtype=np.float32)
+        self.word_rows: dict[str, tuple[list[int], int]] = {}
+        self.norm_table = _NormTable()
+
+    def ngram_rows(self, text: str) -> tuple[list[int], int]:
+        """Matrix rows of the text's known n-grams, and its letter count (cached per word: words repeat)."""
+        rows: list[int] = []
+        letters = 0
+        cache = self.word_rows
+        for word in text.translate(self.norm_table).split():
+            hit = cache.get(word)
+            if hit is None:
+                if len(cache) > 500_000:
+                    cache.clear()
+                hit = cache[word] = self.word_ngram_rows(word)
+            rows.extend(hit[0])
+            letters += hit[1]
+        return rows, letters
+
+    def word_ngram_rows(self, word: str) -> tuple[list[int], int]:
+        """langdetect's 1-3-grams of one word (with a leading and trailing space); ALL-CAPS words are skipped."""
+        if len(word) > 1 and word.isupper():
+            return [], 0
+        padded = f" {word} "
+        grams = list(word)
+        grams += [padded[i:i + 2] for i in range(len(padded) - 1)]
+        grams += [padded[i:i + 3] for i in range(len(padded) - 2)]
+        row_of, probs = self.row_of, self.probs
+        rows = []
+        for gram in grams:
+            row = row_of.get(gram)
+            if row is None:
+                if gram not in probs:
+                    continue
+                row = row_of[gram] = len(row_of)
+                if row >= len(self.matrix):
+                    self.matrix = np.concatenate([self.matrix, np.zeros_like(self.matrix)])
+                self.matrix[row] = np.log(np.asarray(probs[gram], dtype=np.float64) + _SMOOTHING)
+            rows.append(row)
+        return rows, len(word)
+
+
+
+_table: _NgramTable | None = None
+
+
+def _shared_table() -> _NgramTable:
+    global _table
+    if _table is None:
+        _table = _NgramTable()
+    return _table
+
+
+@dataclass
+class _Evidence:
+    early: LangIdResult | None  # decided by script evidence alone
+    rows: list[int] = field(default_factory=list)
+    letters: int = 0
+    script_margin: float = 0.0
+    script_decided: bool = False  # the script check had something to say (own script, or mixed scripts)
 
 
 _default: LanguageIdentifier | None = None

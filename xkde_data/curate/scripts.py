@@ -14,6 +14,7 @@ import bisect
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 
 from ..langs import script_of
 
@@ -74,6 +75,16 @@ def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch).startswith("M")  # Indic vowel signs are marks, not letters
 
 
+def scripts_of(text: str) -> list[str | None]:
+    """The script of every character (a cached dictionary lookup per character: hot path)."""
+    get = _cache.get
+    out = [get(ch, "") for ch in text]
+    if "" in out:
+        out = [s if s != "" else char_script(ch) for s, ch in zip(out, text)]
+    return out
+
+
+@lru_cache(maxsize=None)
 def letters_of(lang: str) -> frozenset[str]:
     """The character scripts a language is written in (``langs.script_of`` decides the script)."""
     script = script_of(lang)
@@ -85,8 +96,7 @@ def script_units(text: str) -> Counter:
     chars: Counter = Counter()
     runs: Counter = Counter()
     previous = None
-    for ch in text:
-        script = char_script(ch)
+    for script in scripts_of(text):
         if script is not None:
             chars[script] += 1
             if script != previous:
@@ -101,17 +111,12 @@ def script_units(text: str) -> Counter:
 
 def script_letters(text: str) -> Counter:
     """Letter count per script."""
-    out: Counter = Counter()
-    for ch in text:
-        script = char_script(ch)
-        if script is not None:
-            out[script] += 1
-    return out
+    return Counter(s for s in scripts_of(text) if s is not None)
 
 
 def keep_scripts(text: str, scripts: frozenset[str]) -> str:
     """Replace letters of other scripts by spaces (n-grams then see only the wanted script)."""
-    return "".join(ch if (s := char_script(ch)) is None or s in scripts else " " for ch in text)
+    return "".join(ch if s is None or s in scripts else " " for ch, s in zip(text, scripts_of(text)))
 
 
 WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*", re.UNICODE)
