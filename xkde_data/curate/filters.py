@@ -153,8 +153,10 @@ _CJK_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 # CJK numerals are read only next to a date or ordinal affix: "一" alone is also a word.
 _CJK_NUMBER = re.compile(r"(第)?([〇零一二两三四五六七八九十百千万]+)(?=(年|月|日|号|世纪|年代|届|次|岁))|第([〇零一二两三四五六七八九十百千万]+)")
 _NUMBER = re.compile(r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?![\d])|\d(?:[\d.,'’\u00a0\u202f]*\d)?")
-_ROMAN = re.compile(r"\b(?=[MDCLXVI]{2,}\b)M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})\b")
-_MAYBE_NUMBER = re.compile(r"[0-9０-９〇零一二两三四五六七八九十百千万]|\b[MDCLXVI]{2,}\b")
+# Roman numerals may carry an ordinal suffix: "XIXe siècle", "XXº".
+_ROMAN_SUFFIX = r"(?:e|er|re|ème|º|ª)?\b"
+_ROMAN = re.compile(rf"\b(?=[MDCLXVI]{{2,}}{_ROMAN_SUFFIX})M{{0,3}}(?:CM|CD|D?C{{0,3}})(?:XC|XL|L?X{{0,3}})(?:IX|IV|V?I{{0,3}})(?={_ROMAN_SUFFIX})")
+_MAYBE_NUMBER = re.compile(r"[0-9０-９〇零一二两三四五六七八九十百千万]|\b[MDCLXVI]{2,}")
 _ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
 #: Numbers up to this may be spelled out in a translation ("dix", "primer", "1st" -> "erster").
 SPELLED_OUT_MAX = 12
