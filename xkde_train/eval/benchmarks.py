@@ -12,12 +12,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xkde_data.benchmark_data import benchmark_data_dirs
 from xkde_data.errors import XkdeError
 from xkde_data.importers import detect_format, load_cases
 from xkde_data.langs import normalize_code
 from xkde_data.schema import EditCase
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,6 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
                       ("en-en", "en-de", "en-es", "en-fr", "en-zh")),
     )
 }
-
-
-def data_dirs() -> list[Path]:
-    """Where benchmark files are looked for, in order."""
-    dirs = []
-    for var in ("XKDE_BENCHMARK_DIR", "XKDE_SHARED_DATA"):
-        if os.environ.get(var):
-            dirs.append(Path(os.environ[var]))
-    dirs.append(REPO_ROOT.parent / "shared" / "data")
-    dirs.append(Path.cwd() / "data")
-    return dirs
 
 
 @dataclass
@@ -108,7 +97,7 @@ def find_files(name_or_path: str) -> tuple[str, str, list[str], tuple[str, ...]]
         except Exception:
             pass
         tried = []
-        for root in data_dirs():
+        for root in benchmark_data_dirs():
             for pattern in spec.patterns:
                 for candidate in (pattern, Path(pattern).name):  # nested layout, or files directly in the folder
                     tried.append(str(root / candidate))
