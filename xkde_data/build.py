@@ -133,11 +133,14 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
     from rich.console import Console
 
     from .curate import CurationConfig, curate_stage
-    from .curate.accounting import build_stats, check_accounting
+    from .curate.accounting import build_stats, check_accounting, register_reasons
     from .export import CardInfo, assign_splits, build_tlpo, build_xeit, export_dataset
-    from .report import write_report
+    from .report import write_build, write_report
     from .template import EditTemplate
     from .translate import TranslatorConfig, back_translate_stage, translate_stage
+    from .translate.contract import REASON_DESCRIPTIONS
+
+    register_reasons(REASON_DESCRIPTIONS)
 
     console = console or Console(stderr=True)
     out = Path(opts.out)
@@ -148,6 +151,8 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
         targets = list(opts.langs)
     translator = opts.translator or TranslatorConfig(backend="corpus")
     curation = opts.curation or CurationConfig()
+    # A translation may slip into any language of the build, not only the source.
+    curation.confusables = tuple(dict.fromkeys([*curation.confusables, *opts.langs]))
     template = EditTemplate.load()
 
     # -- import
@@ -213,9 +218,6 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        (tmp / "cases").mkdir()
-        kept.write_parquet(tmp / "cases" / "kept.parquet", statistics=False)
-        rejected.write_parquet(tmp / "cases" / "rejected.parquet", statistics=False)
         kept_counts = {lang: kept.filter(pl.col("lang") == lang).height for lang in [opts.source_lang, *targets]}
         card = CardInfo(pretty_name=f"X-KDE {', '.join(opts.langs)} ({', '.join(manifests)})", corpora=manifests,
                         signature=signature, filter_summary={})
@@ -226,8 +228,7 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
                             {"translation": translation, "instances": {"xeit": instances},
                              "pairs": {"tlpo": pairs}, "xeit_stats": dict(xeit_stats), "tlpo_stats": dict(tlpo_stats)})
         check_accounting(stats)
-        (tmp / "report").mkdir(exist_ok=True)
-        (tmp / "report" / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False), encoding="utf-8")
+        write_build(tmp, kept=kept, rejected=rejected, stats=stats, measurements=curated.measurements)
         write_report(tmp)
         (tmp / BUILD_MARKER).write_text(json.dumps(signature, indent=2, ensure_ascii=False), encoding="utf-8")
         _swap_into_place(tmp, out)

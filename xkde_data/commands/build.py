@@ -46,14 +46,13 @@ def build(
     from rich.console import Console
 
     from ..build import BuildOptions, run_build
-    from ..curate import CurationConfig
     from ..translate import TranslatorConfig
 
     lang_list = parse_lang_list(langs)
     source = normalize_code(source_lang)
     translator_config = TranslatorConfig(backend=translator, model=model, base_url=base_url, api_key=api_key,
                                          concurrency=concurrency)
-    curation = CurationConfig.from_options(decontaminate=decontaminate)
+    curation = curation_config(decontaminate)
     opts = BuildOptions(langs=lang_list, out=out, source_lang=source, corpus=corpus or ["demo"], format=format, limit=limit,
                         seed=seed, validation_fraction=validation_fraction, round_trip=round_trip,
                         overwrite=overwrite, progress=progress, translator=translator_config, curation=curation)
@@ -65,6 +64,24 @@ def build(
         return
     result = run_build(opts, console)
     print_summary(result, console)
+
+
+def curation_config(decontaminate: bool | None):
+    """Decontamination is on whenever benchmark files are found, unless turned off."""
+    from ..benchmark_data import find_benchmark_dir
+    from ..curate import CurationConfig
+
+    if decontaminate is False:
+        return CurationConfig(decontaminate=False)
+    found = find_benchmark_dir()
+    if found is None:
+        if decontaminate:
+            from ..errors import XkdeError
+
+            raise XkdeError("--decontaminate: no benchmark files found; set XKDE_BENCHMARK_DIR to the folder "
+                            "holding bizsre/ and mzsre/")
+        return CurationConfig(decontaminate=False)
+    return CurationConfig.with_shared_benchmarks(found)
 
 
 def print_summary(result, console) -> None:

@@ -31,9 +31,6 @@ KNOWN_REASONS: dict[str, str] = {
     "duplicate": "repeats an earlier edit of the build",
     "contaminated": "asks a question of an evaluation benchmark (Bi-ZsRE, MzsRE test)",
     "missing_answer": "import: a parallel line without an answer",
-    "translation_failed": "translate: the engine gave no usable translation",
-    "refused": "translate: the model refused",
-    "invalid_output": "translate: the model's output did not parse",
 }
 
 

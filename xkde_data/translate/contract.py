@@ -24,6 +24,21 @@ CHAT_URL = "/v1/chat/completions"
 #: Reasons a reply is rejected (after bounded retries); documented in docs/translation.md.
 REPLY_REASONS = ("invalid_json", "missing_keys", "extra_keys", "empty_value", "truncated", "wrong_script")
 
+#: Every reject reason of the translate stages, for reports (docs/translation.md has the long form).
+REASON_DESCRIPTIONS = {
+    "invalid_json": "translate: the reply is not a JSON object",
+    "missing_keys": "translate: the reply lacks keys of the request",
+    "extra_keys": "translate: the reply adds keys",
+    "empty_value": "translate: a translated value is empty",
+    "truncated": "translate: the reply stopped at max_tokens",
+    "wrong_script": "translate: no value is in the target language's script (untranslated)",
+    "request_failed": "translate: the request failed after all retries",
+    "not_cached": "translate: offline run and no reply for this request",
+    "missing_target_block": "corpus translator: the corpus has no block in this language",
+    "structure_mismatch": "corpus translator: the target block's fields differ from the source's",
+    "missing_source_block": "import: the case has no block in the source language",
+}
+
 
 class BadReply(Exception):
     """A reply that breaks the contract; ``reason`` is a reject reason code."""

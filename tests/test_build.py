@@ -1,0 +1,98 @@
+"""The one-command build on the demo corpus: layout, accounting, reruns, atomicity, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def demo_build(tmp_path_factory):
+    from conftest import run_cli
+
+    out = tmp_path_factory.mktemp("build") / "xkde-build"
+    proc = run_cli("xkde_data", "build", "--langs", "en,zh,de", "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_quickstart_build_layout_and_summary(demo_build):
+    out, proc = demo_build
+    for rel in ["build.json", "cases/kept.parquet", "cases/rejected.parquet", "xeit/README.md", "tlpo/README.md",
+                "report/report.md", "report/report.html", "report/stats.json"]:
+        assert (out / rel).is_file(), rel
+    assert "kept / rejected per language" in proc.stderr
+    assert "en-zh" in proc.stderr and "Traceback" not in proc.stderr
+    configs = sorted(p.name for p in (out / "xeit" / "data").iterdir())
+    assert configs == sorted(["all"] + [f"{s}-{t}" for s in ("en", "zh", "de") for t in ("en", "zh", "de")])
+
+
+def test_accounting_adds_up(demo_build):
+    out, _ = demo_build
+    stats = json.loads((out / "report" / "stats.json").read_text())
+    kept = pl.read_parquet(out / "cases" / "kept.parquet")
+    rejected = pl.read_parquet(out / "cases" / "rejected.parquet")
+    assert stats["source_lang"] == "en"
+    for lang in ("zh", "de"):
+        row = stats["languages"][lang]
+        assert row["input"] == 48
+        assert row["input"] == row["kept"] + sum(row["rejected"].values())
+        assert row["kept"] == kept.filter(pl.col("lang") == lang).height
+        assert sum(row["rejected"].values()) == rejected.filter(pl.col("lang") == lang).height
+    # Human translations of the demo corpus should pass the filters almost entirely.
+    assert stats["languages"]["zh"]["kept"] >= 44 and stats["languages"]["de"]["kept"] >= 44
+
+
+def test_rerun_is_byte_identical(demo_build, tmp_path):
+    from conftest import run_cli
+
+    out, _ = demo_build
+    before = _digest(out)
+    proc = run_cli("xkde_data", "build", "--langs", "en,zh,de", "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert _digest(out) == before
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_validate_passes_on_a_fresh_build(demo_build):
+    from conftest import run_cli
+
+    out, _ = demo_build
+    proc = run_cli("xkde_data", "validate", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--langs", "en,zh,zh"], "listed twice"),
+    (["--langs", "en,xx"], "unknown language code 'xx'"),
+    (["--langs", "en,zh", "--source-lang", "ko"], "source language 'ko' is not in the corpus"),
+])
+def test_bad_build_arguments(args, message, tmp_path):
+    from conftest import run_cli
+
+    out = tmp_path / "b"
+    proc = run_cli("xkde_data", "build", *args, "--out", str(out), "--no-progress")
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refuses_a_foreign_output_folder(tmp_path):
+    from conftest import run_cli
+
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("do not delete")
+    proc = run_cli("xkde_data", "build", "--langs", "en,zh", "--out", str(out), "--no-progress")
+    assert proc.returncode == 2 and "--overwrite" in proc.stderr
+    assert (out / "thesis.tex").read_text() == "do not delete"
