@@ -6,6 +6,8 @@ import typer
 
 from xkde_data.cli_common import run_app
 
+from .commands import train as train_cmd
+
 app = typer.Typer(
     name="xkde-train",
     help=(
@@ -21,6 +23,12 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Keeps sub-commands as sub-commands."""
+
+
+app.command("run")(train_cmd.run)
+app.command("xeit")(train_cmd.xeit)
+app.command("tlpo")(train_cmd.tlpo)
+app.command("tiny-model")(train_cmd.tiny_model)
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ MODEL_KEYS = ("name_or_path", "dtype", "attn_implementation", "chat_template", "
 DATA_KEYS = ("xeit", "tlpo")
 DATA_SOURCE_KEYS = ("path", "mixture", "split", "eval_split", "seed")
 # Set by the stage itself (paths, the loss mode); a recipe naming them would be ignored or break the layout.
-RESERVED_TRL_KEYS = ("output_dir", "logging_dir")
+RESERVED_TRL_KEYS = ("output_dir", "logging_dir", "hub_token")
 
 
 @dataclass
@@ -67,7 +67,18 @@ class Recipe:
         return self.output_dir / stage / "final"
 
 
+# Keys that moved in transformers 5 / TRL 1.x, with where they went.
+RENAMED_KEYS = {
+    "warmup_ratio": "warmup_steps (a float below 1 is a ratio of the total steps)",
+    "torch_dtype": "model.dtype",
+    "model_name_or_path": "model.name_or_path",
+    "max_seq_length": "max_length",
+}
+
+
 def _suggest(key: str, known) -> str:
+    if key in RENAMED_KEYS:
+        return f" (use '{RENAMED_KEYS[key]}')"
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -95,6 +106,10 @@ def trl_config_class(stage: str, algo: str = "orpo"):
     if algo == "dpo":
         from trl import DPOConfig
         return DPOConfig
+    import os
+
+    # ORPO lives in trl.experimental (as in the released code); the docs say so, once is enough.
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     from trl.experimental.orpo import ORPOConfig
     return ORPOConfig
 
@@ -176,6 +191,12 @@ def parse_recipe(raw: Any, *, file: str | None = None, base: Path | None = None)
     stages = {}
     for stage in ("xeit", "tlpo"):
         section = _mapping(raw.get(stage), file=file, where=stage)
+        if "hub_token" in section:
+            raise XkdeError("tokens never go in a recipe: set HF_TOKEN in the environment or run `hf auth login`",
+                            file=file, field=f"{stage}.hub_token")
+        if "output_dir" in section:
+            raise XkdeError("set output_dir at the top level; each stage writes to OUTPUT_DIR/<stage>",
+                            file=file, field=f"{stage}.output_dir")
         known = trl_fields(trl_config_class(stage, algo)) - set(RESERVED_TRL_KEYS)
         check_keys(section, known, file=file, where=stage)
         stages[stage] = dict(section)
@@ -192,10 +213,15 @@ def parse_recipe(raw: Any, *, file: str | None = None, base: Path | None = None)
                   lora=lora, xeit=stages["xeit"], tlpo=stages["tlpo"], file=file)
 
 
-def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
-    """Read and validate a recipe YAML. Relative paths inside it are relative to the current directory,
-    or to the recipe's folder when they exist there (``output_dir``: the current directory).
-    ``overrides`` replace top-level keys (e.g. output_dir)."""
+def load_recipe(path: str | Path, *, model: str | None = None, data_dir: str | None = None,
+                output_dir: str | None = None) -> Recipe:
+    """Read and validate a recipe YAML.
+
+    Relative paths inside it are relative to the current directory, or to the recipe's folder when they
+    exist there (``output_dir``: the current directory). The keyword overrides are the command line's:
+    ``model`` replaces ``model.name_or_path``, ``data_dir`` sets ``data.xeit.path`` / ``data.tlpo.path``
+    to ``DATA_DIR/xeit`` / ``DATA_DIR/tlpo`` (mixtures kept), ``output_dir`` replaces ``output_dir``.
+    """
     path = Path(path)
     if not path.is_file():
         raise XkdeError("recipe not found", file=str(path))
@@ -208,8 +234,20 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
                         line=mark.line + 1 if mark is not None else None) from None
     if raw is None:
         raise XkdeError("empty recipe", file=str(path))
-    if overrides and isinstance(raw, dict):
-        raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
+    if isinstance(raw, dict):
+        raw = dict(raw)
+        if model:
+            raw["model"] = {**_mapping(raw.get("model"), file=str(path), where="model"), "name_or_path": model}
+        if data_dir:
+            data = dict(_mapping(raw.get("data"), file=str(path), where="data"))
+            for stage in ("xeit", "tlpo"):
+                section = data.get(stage)
+                section = {"path": section} if isinstance(section, str) else dict(section or {})
+                section["path"] = str(Path(data_dir) / stage)
+                data[stage] = section
+            raw["data"] = data
+        if output_dir:
+            raw["output_dir"] = output_dir
     return parse_recipe(raw, file=str(path), base=path.resolve().parent)
 
 

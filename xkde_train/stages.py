@@ -257,6 +257,7 @@ def run_stage(recipe: Recipe, stage: str, *, model_path: str | None = None, resu
         trainer = DPOTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
                              callbacks=all_callbacks, peft_config=peft_config)
     else:
+        os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
         from trl.experimental.orpo import ORPOTrainer
 
         trainer = ORPOTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
