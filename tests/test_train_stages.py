@@ -152,3 +152,22 @@ def test_two_cpu_processes_through_accelerate(trained, tmp_path, xkde_train_cli)
     assert json.loads((out / "tlpo" / "summary.json").read_text())["global_step"] == 2
     model, tokenizer = _load(out / "tlpo" / "final")
     assert model.config.num_hidden_layers == 2 and tokenizer.chat_template
+
+
+def test_lora_stage_saves_a_merged_model(trained, tmp_path):
+    recipe_file = small_recipe(tmp_path / "r.yaml", xeit__num_train_epochs=2)
+    raw = yaml.safe_load(recipe_file.read_text())
+    raw["lora"] = {"r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+    recipe_file.write_text(yaml.safe_dump(raw))
+    recipe = load_recipe(recipe_file, model=str(trained["model"]), data_dir=str(trained["root"] / "data"),
+                         output_dir=str(tmp_path / "out"))
+    outcome = run_stage(recipe, "xeit")
+    final = Path(outcome.model_dir)
+    assert (final / "config.json").is_file() and not (final / "adapter_config.json").exists()
+    import torch
+
+    merged, _ = _load(final)
+    base, _ = _load(trained["model"])
+    q_merged = merged.model.layers[0].self_attn.q_proj.weight
+    assert not torch.allclose(q_merged, base.model.layers[0].self_attn.q_proj.weight)  # the adapter is merged in
+    assert torch.equal(merged.model.layers[0].mlp.up_proj.weight, base.model.layers[0].mlp.up_proj.weight)
