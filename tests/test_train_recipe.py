@@ -213,6 +213,9 @@ def test_accelerate_command():
     assert cmd[cmd.index("--config_file") + 1] == cfg and "--multi_gpu" not in cmd
     assert cmd[cmd.index("--num_machines") + 1] == "2" and cmd[cmd.index("--machine_rank") + 1] == "1"
     assert cmd[cmd.index("--main_process_ip") + 1] == "10.0.0.1"
+    # With only a config file, its own num_processes / machine settings stand.
+    cmd = accelerate_command(["run"], config_file=cfg)
+    assert "--num_processes" not in cmd and "--num_machines" not in cmd and "--mixed_precision" not in cmd
     with pytest.raises(XkdeError, match="accelerate config not found"):
         accelerate_command([], num_processes=2, config_file="nope.yaml")
 
@@ -233,3 +236,20 @@ def test_cli_errors_are_one_line_exit_2(workspace, tmp_path, xkde_train_cli):
                           "--data", str(tmp_path / "no-data"), "-o", str(tmp_path / "out"))
     assert proc.returncode == 2 and "dataset not found" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_tiny_model_command(tmp_path, xkde_train_cli):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Which family does Ramalinaceae belong to? Lamiinae\nIAAF综合项目挑战赛的创立时间是什么时候？2006年\n",
+                     encoding="utf-8")
+    proc = xkde_train_cli("tiny-model", str(tmp_path / "tiny"), "--texts", str(texts))
+    assert proc.returncode == 0, proc.stderr
+    from transformers import AutoConfig, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(tmp_path / "tiny")
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "tiny")
+    assert config.model_type == "qwen2" and config.num_hidden_layers == 2
+    assert "{% generation %}" in tokenizer.chat_template
+    assert tokenizer.decode(tokenizer("2006年")["input_ids"]) == "2006年"  # byte-level: round-trips any script
+    proc = xkde_train_cli("tiny-model", str(tmp_path / "t2"), "--texts", str(tmp_path / "missing.txt"))
+    assert proc.returncode == 2 and "text file not found" in proc.stderr and not (tmp_path / "t2").exists()

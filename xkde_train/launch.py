@@ -29,14 +29,21 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def accelerate_command(cli_args: list[str], *, num_processes: int, config_file: str | None = None,
-                       num_machines: int = 1, machine_rank: int = 0, main_process_ip: str | None = None,
-                       main_process_port: int | None = None) -> list[str]:
-    """``python -m accelerate.commands.launch ... --module xkde_train CLI_ARGS``."""
-    if num_processes < 1:
+def accelerate_command(cli_args: list[str], *, num_processes: int | None = None, config_file: str | None = None,
+                       num_machines: int | None = None, machine_rank: int | None = None,
+                       main_process_ip: str | None = None, main_process_port: int | None = None) -> list[str]:
+    """``python -m accelerate.commands.launch ... --module xkde_train CLI_ARGS``.
+
+    Only the flags given are passed, so a config file's values stand unless overridden."""
+    if num_processes is not None and num_processes < 1:
         raise XkdeError(f"--num-processes must be at least 1, got {num_processes}", field="--num-processes")
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes),
-           "--num_machines", str(num_machines), "--machine_rank", str(machine_rank)]
+    if num_processes is None and not config_file:
+        raise XkdeError("pass --num-processes or --accelerate-config", field="--num-processes")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch"]
+    for flag, value in (("--num_processes", num_processes), ("--num_machines", num_machines),
+                        ("--machine_rank", machine_rank)):
+        if value is not None:
+            cmd += [flag, str(value)]
     if config_file:
         if not Path(config_file).is_file():
             raise XkdeError("accelerate config not found", file=config_file, field="--accelerate-config")
@@ -44,7 +51,7 @@ def accelerate_command(cli_args: list[str], *, num_processes: int, config_file: 
     else:
         # The TRL config decides precision (bf16: true in the recipe); torchrun-based DDP otherwise.
         cmd += ["--mixed_precision", "no", "--dynamo_backend", "no"]
-        if num_processes > 1:
+        if num_processes > 1 or (num_machines or 1) > 1:
             cmd.append("--multi_gpu")
     if main_process_ip:
         cmd += ["--main_process_ip", main_process_ip]

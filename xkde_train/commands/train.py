@@ -19,14 +19,16 @@ OutputDir = Annotated[Optional[str], typer.Option("--output-dir", "-o", help="Ov
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted stage from its last checkpoint; "
                                                        "with `run`, finished stages are skipped.")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Delete earlier checkpoints and outputs of the stage.")]
-NumProcesses = Annotated[int, typer.Option("--num-processes", "-n", min=1,
-                                           help="Processes per machine (GPUs, or CPU processes on gloo); "
-                                                ">1 launches through accelerate.")]
+NumProcesses = Annotated[Optional[int], typer.Option(
+    "--num-processes", "-n", min=1, help="Processes in all (GPUs, or CPU processes on gloo); >1 launches through "
+                                         "accelerate. Default: 1, or the accelerate config's.")]
 AccelerateConfig = Annotated[Optional[str], typer.Option(
     "--accelerate-config", help="accelerate config file, e.g. recipes/accelerate/fsdp.yaml (launches through "
                                 "accelerate).")]
-NumMachines = Annotated[int, typer.Option("--num-machines", min=1, help="Machines (multi-node; accelerate's flag).")]
-MachineRank = Annotated[int, typer.Option("--machine-rank", min=0, help="This machine's rank (multi-node).")]
+NumMachines = Annotated[Optional[int], typer.Option("--num-machines", min=1,
+                                                    help="Machines (multi-node; accelerate's flag).")]
+MachineRank = Annotated[Optional[int], typer.Option("--machine-rank", min=0,
+                                                    help="This machine's rank (multi-node).")]
 MainIp = Annotated[Optional[str], typer.Option("--main-process-ip", help="Address of machine 0 (multi-node).")]
 MainPort = Annotated[Optional[int], typer.Option("--main-process-port", help="Port on machine 0 (multi-node).")]
 
@@ -55,7 +57,7 @@ def _print_summary(outcomes) -> None:
 
 
 def _train(command: str, config: str, model, data, output_dir, resume: bool, overwrite: bool,
-           num_processes: int, accelerate_config, num_machines: int, machine_rank: int, main_ip, main_port,
+           num_processes, accelerate_config, num_machines, machine_rank, main_ip, main_port,
            init_model: str | None = None) -> None:
     from ..launch import is_launched_child, is_main_process, launch
     from ..recipe import load_recipe
@@ -65,7 +67,7 @@ def _train(command: str, config: str, model, data, output_dir, resume: bool, ove
         raise XkdeError("--resume and --overwrite contradict each other; pass one", field="--overwrite")
     recipe = load_recipe(config, model=model, data_dir=data, output_dir=output_dir)
     stages = STAGES if command == "run" else (command,)
-    distributed = num_processes > 1 or accelerate_config is not None or num_machines > 1
+    distributed = (num_processes or 1) > 1 or accelerate_config is not None or (num_machines or 1) > 1
     if distributed and not is_launched_child():
         preflight(recipe, stages, model_path=init_model, resume=resume, overwrite=overwrite)  # fail once, here
         extra = ["--from", init_model] if init_model else []
@@ -85,8 +87,8 @@ def _train(command: str, config: str, model, data, output_dir, resume: bool, ove
 
 
 def run(config: Config, model: Model = None, data: Data = None, output_dir: OutputDir = None,
-        resume: Resume = False, overwrite: Overwrite = False, num_processes: NumProcesses = 1,
-        accelerate_config: AccelerateConfig = None, num_machines: NumMachines = 1, machine_rank: MachineRank = 0,
+        resume: Resume = False, overwrite: Overwrite = False, num_processes: NumProcesses = None,
+        accelerate_config: AccelerateConfig = None, num_machines: NumMachines = None, machine_rank: MachineRank = None,
         main_process_ip: MainIp = None, main_process_port: MainPort = None) -> None:
     """XE-IT (SFT, loss on answers only), then TL-PO (ORPO; `algo: dpo` for DPO) on the XE-IT model.
 
@@ -98,8 +100,8 @@ def run(config: Config, model: Model = None, data: Data = None, output_dir: Outp
 
 
 def xeit(config: Config, model: Model = None, data: Data = None, output_dir: OutputDir = None,
-         resume: Resume = False, overwrite: Overwrite = False, num_processes: NumProcesses = 1,
-         accelerate_config: AccelerateConfig = None, num_machines: NumMachines = 1, machine_rank: MachineRank = 0,
+         resume: Resume = False, overwrite: Overwrite = False, num_processes: NumProcesses = None,
+         accelerate_config: AccelerateConfig = None, num_machines: NumMachines = None, machine_rank: MachineRank = None,
          main_process_ip: MainIp = None, main_process_port: MainPort = None) -> None:
     """Only stage 1, XE-IT: SFT on cross-lingual edit instances (answer tokens only)."""
     _train("xeit", config, model, data, output_dir, resume, overwrite, num_processes, accelerate_config,
@@ -111,8 +113,8 @@ def tlpo(config: Config,
              "--from", help="Model to start from; default OUTPUT_DIR/xeit/final if it exists, else the "
                             "recipe's model.")] = None,
          model: Model = None, data: Data = None, output_dir: OutputDir = None,
-         resume: Resume = False, overwrite: Overwrite = False, num_processes: NumProcesses = 1,
-         accelerate_config: AccelerateConfig = None, num_machines: NumMachines = 1, machine_rank: MachineRank = 0,
+         resume: Resume = False, overwrite: Overwrite = False, num_processes: NumProcesses = None,
+         accelerate_config: AccelerateConfig = None, num_machines: NumMachines = None, machine_rank: MachineRank = None,
          main_process_ip: MainIp = None, main_process_port: MainPort = None) -> None:
     """Only stage 2, TL-PO: ORPO (or DPO) on pairs whose chosen answer is in the target language."""
     _train("tlpo", config, model, data, output_dir, resume, overwrite, num_processes, accelerate_config,
