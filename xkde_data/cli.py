@@ -5,7 +5,11 @@ from __future__ import annotations
 import typer
 
 from .cli_common import run_app
+from .commands import build as build_cmd
 from .commands import inspect as inspect_cmd
+from .commands import push as push_cmd
+from .commands import translate as translate_cmd
+from .commands import validate as validate_cmd
 
 app = typer.Typer(
     name="xkde-data",
@@ -27,7 +31,11 @@ def _root() -> None:
     """Keeps sub-commands as sub-commands even while only one is registered."""
 
 
+app.command("build")(build_cmd.build)
 app.command("inspect")(inspect_cmd.inspect)
+app.command("push")(push_cmd.push)
+app.command("translate")(translate_cmd.translate)
+app.command("validate")(validate_cmd.validate)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import typer
 
 from xkde_data.cli_common import run_app
 
+from .commands import eval as eval_cmd
 from .commands import train as train_cmd
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ def _root() -> None:
     """Keeps sub-commands as sub-commands."""
 
 
+app.command("eval")(eval_cmd.eval_command)
 app.command("run")(train_cmd.run)
 app.command("xeit")(train_cmd.xeit)
 app.command("tlpo")(train_cmd.tlpo)
