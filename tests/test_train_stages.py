@@ -171,3 +171,42 @@ def test_lora_stage_saves_a_merged_model(trained, tmp_path):
     q_merged = merged.model.layers[0].self_attn.q_proj.weight
     assert not torch.allclose(q_merged, base.model.layers[0].self_attn.q_proj.weight)  # the adapter is merged in
     assert torch.equal(merged.model.layers[0].mlp.up_proj.weight, base.model.layers[0].mlp.up_proj.weight)
+
+
+def test_trains_on_the_exporters_folders_with_validation(tmp_path):
+    """The folders `xkde-data build` writes (via xkde_data.export) train as they are; eval_split is used."""
+    import polars as pl
+
+    from conftest import DEMO
+    from xkde_data.export import CardInfo, assign_splits, build_tlpo, build_xeit, export_dataset
+    from xkde_data.importers import load_cases
+    from xkde_data.schema import cases_to_frame
+    from xkde_data.template import EditTemplate
+    from xkde_train.tiny import build_tiny_model
+
+    if not DEMO.exists():
+        pytest.skip("demo corpus not in this checkout")
+    cases = load_cases(DEMO)
+    kept, template = cases_to_frame(cases), EditTemplate.load()
+    splits = assign_splits([c.id for c in cases], validation_fraction=0.2, seed=0)
+    card = CardInfo(pretty_name="test", corpora=["demo"], signature={}, filter_summary={})
+    for kind, build in (("xeit", build_xeit), ("tlpo", build_tlpo)):
+        frame, _ = build(kept, ["en", "zh"], template=template, seed=0, splits=splits)
+        if "split" not in frame.columns:
+            frame = frame.with_columns(pl.col("case_id").replace_strict(splits).alias("split"))
+        export_dataset(frame, tmp_path / "build" / kind, kind=kind, card=card)
+    model_dir = build_tiny_model(tmp_path / "tiny")  # tokenizer trained on the demo corpus (the default)
+
+    raw = yaml.safe_load((ROOT / "recipes" / "tiny-cpu.yaml").read_text(encoding="utf-8"))
+    for stage in ("xeit", "tlpo"):
+        raw["data"][stage] = {"path": str(tmp_path / "build" / stage), "mixture": {"en-zh": 0.05, "zh-en": 0.05},
+                              "eval_split": "validation"}
+        raw[stage].update(max_steps=2, eval_strategy="steps", eval_steps=2, per_device_eval_batch_size=4)
+    recipe_file = tmp_path / "r.yaml"
+    recipe_file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    recipe = load_recipe(recipe_file, model=str(model_dir), output_dir=str(tmp_path / "out"))
+    xeit, tlpo = run_pipeline(recipe)
+    assert xeit.train_rows == 20 and xeit.global_step == 2 and tlpo.global_step == 2
+    for stage in ("xeit", "tlpo"):
+        logged = [json.loads(line) for line in (recipe.stage_dir(stage) / "metrics.jsonl").read_text().splitlines()]
+        assert any("eval_loss" in m for m in logged), stage

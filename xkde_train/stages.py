@@ -152,7 +152,7 @@ def _has_checkpoint(stage_dir: Path) -> bool:
 def preflight(recipe: Recipe, stages=STAGES, *, model_path: str | None = None, resume: bool = False,
               overwrite: bool = False) -> dict[str, Any]:
     """Everything that can be checked without training: data, columns, model, chat template, output dir.
-    Returns the loaded train datasets by stage."""
+    Returns ``{stage: (train_dataset, eval_dataset or None)}``."""
     loaded: dict[str, Any] = {}
     for stage in stages:
         source = _stage_source(recipe, stage)
@@ -161,9 +161,12 @@ def preflight(recipe: Recipe, stages=STAGES, *, model_path: str | None = None, r
             raise XkdeError(f"{stage_dir} has checkpoints of an earlier run: pass --resume to continue it "
                             "or --overwrite to start over", file=recipe.file, field="output_dir")
         assistant_only = stage == "xeit" and bool(recipe.xeit.get("assistant_only_loss"))
-        dataset = (data_mod.load_xeit(source, assistant_only_loss=assistant_only) if stage == "xeit"
-                   else data_mod.load_tlpo(source))
-        loaded[stage] = dataset
+        def load(split=None):
+            return (data_mod.load_xeit(source, assistant_only_loss=assistant_only, split=split) if stage == "xeit"
+                    else data_mod.load_tlpo(source, split=split))
+
+        dataset = load()
+        loaded[stage] = (dataset, load(source.eval_split) if source.eval_split else None)
         base = stage_base_model(recipe, stage, model_path)
         # TL-PO's base may only appear once XE-IT has run; its tokenizer is the recipe model's.
         tokenizer_source = base if Path(base).exists() or stage == "xeit" else recipe.model.name_or_path
@@ -224,14 +227,16 @@ def _write_summary(stage_dir: Path, outcome: StageOutcome) -> None:
 
 
 def run_stage(recipe: Recipe, stage: str, *, model_path: str | None = None, resume: bool = False,
-              overwrite: bool = False, callbacks: list | None = None, train_dataset=None) -> StageOutcome:
-    """Train one stage ("xeit" or "tlpo") as the recipe says; returns what happened."""
+              overwrite: bool = False, callbacks: list | None = None, datasets=None) -> StageOutcome:
+    """Train one stage ("xeit" or "tlpo") as the recipe says; returns what happened.
+    ``datasets``: (train, eval) as :func:`preflight` returns them, to skip loading them again."""
     from transformers.trainer_utils import get_last_checkpoint
 
     if stage not in STAGES:
         raise XkdeError(f"unknown stage {stage!r} (known: {', '.join(STAGES)})")
-    if train_dataset is None:
-        train_dataset = preflight(recipe, [stage], model_path=model_path, resume=resume, overwrite=overwrite)[stage]
+    if datasets is None:
+        datasets = preflight(recipe, [stage], model_path=model_path, resume=resume, overwrite=overwrite)[stage]
+    train_dataset, eval_dataset = datasets
     stage_dir = recipe.stage_dir(stage)
     if overwrite and stage_dir.exists() and not resume:
         shutil.rmtree(stage_dir)
@@ -246,22 +251,21 @@ def run_stage(recipe: Recipe, stage: str, *, model_path: str | None = None, resu
     peft_config = _lora_config(recipe)
     all_callbacks = [metrics_callback(stage_dir / "metrics.jsonl", stage), *(callbacks or [])]
 
+    common = dict(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
+                  processing_class=tokenizer, callbacks=all_callbacks, peft_config=peft_config)
     if stage == "xeit":
         from trl import SFTTrainer
 
-        trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
-                             callbacks=all_callbacks, peft_config=peft_config)
+        trainer = SFTTrainer(**common)
     elif recipe.algo == "dpo":
         from trl import DPOTrainer
 
-        trainer = DPOTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
-                             callbacks=all_callbacks, peft_config=peft_config)
+        trainer = DPOTrainer(**common)
     else:
         os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
         from trl.experimental.orpo import ORPOTrainer
 
-        trainer = ORPOTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
-                              callbacks=all_callbacks, peft_config=peft_config)
+        trainer = ORPOTrainer(**common)
 
     result = trainer.train(resume_from_checkpoint=resume_from)
     _save_final(trainer, tokenizer, recipe.final_dir(stage), merge_lora=peft_config is not None)
@@ -300,5 +304,5 @@ def run_pipeline(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
             outcomes.append(StageOutcome(**{**summary, "skipped": True}))
             continue
         outcomes.append(run_stage(recipe, stage, resume=resume, overwrite=overwrite, callbacks=callbacks,
-                                  train_dataset=loaded[stage]))
+                                  datasets=loaded[stage]))
     return outcomes
