@@ -100,7 +100,8 @@ def run_setting(name: str, args, tokenizer_dir: Path, work: Path) -> dict:
         output_dir=str(work / name), max_steps=args.steps, learning_rate=1e-5, lr_scheduler_type="constant",
         per_device_train_batch_size=1 if not packed else args.packed_batch, gradient_accumulation_steps=1,
         packing=packed, packing_strategy="bfd", max_length=args.packed_length if packed else 1024,
-        bf16=bf16, gradient_checkpointing=args.packed_gradient_checkpointing if packed else True, logging_steps=1, save_strategy="no",
+        bf16=bf16, gradient_checkpointing=args.packed_gradient_checkpointing if packed else True,
+        logging_steps=1, save_strategy="no",
         report_to="none", use_cpu=not cuda, dataloader_num_workers=0, disable_tqdm=True, seed=0,
         completion_only_loss=True,
     )
@@ -118,7 +119,8 @@ def run_setting(name: str, args, tokenizer_dir: Path, work: Path) -> dict:
     device = torch.cuda.get_device_name() if cuda else "cpu"
     peak = args.peak_tflops * 1e12 if args.peak_tflops else next(
         (v for k, v in PEAK_BF16.items() if k in device), None)
-    return {"setting": name, "gradient_checkpointing": sft.gradient_checkpointing, "device": device, "size": args.size, "attn": model.config._attn_implementation,
+    return {"setting": name, "gradient_checkpointing": sft.gradient_checkpointing, "device": device,
+            "size": args.size, "attn": model.config._attn_implementation,
             "bf16": bf16, "micro_batch": sft.per_device_train_batch_size, "packing": packed,
             "steps_timed": args.steps - args.warmup, "tokens": int(measured), "seconds": round(seconds, 3),
             "tokens_per_s": round(tps, 1), "mfu": round(tps * fpt / peak, 4) if peak else None}
@@ -151,7 +153,8 @@ def main(argv=None) -> int:
         results = [run_setting(name, args, tokenizer_dir, Path(tmp)) for name in ("released", "packed")]
     base = results[0]["tokens_per_s"]
     print(f"\nXE-IT throughput, {results[0]['device']}, Qwen2 {args.size} from config")
-    print(f"{'setting':<10} {'attn':<22} {'micro-batch':>11} {'packing':>8} {'tokens/s':>12} {'MFU':>7} {'speed-up':>9}")
+    print(f"{'setting':<10} {'attn':<22} {'micro-batch':>11} {'packing':>8} {'tokens/s':>12} {'MFU':>7} "
+          f"{'speed-up':>9}")
     for r in results:
         mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "n/a"
         print(f"{r['setting']:<10} {r['attn']:<22} {r['micro_batch']:>11} {str(r['packing']):>8} "

@@ -240,8 +240,8 @@ def test_cli_errors_are_one_line_exit_2(workspace, tmp_path, xkde_train_cli):
 
 def test_tiny_model_command(tmp_path, xkde_train_cli):
     texts = tmp_path / "texts.txt"
-    texts.write_text("Which family does Ramalinaceae belong to? Lamiinae\nIAAF综合项目挑战赛的创立时间是什么时候？2006年\n",
-                     encoding="utf-8")
+    texts.write_text("Which family does Ramalinaceae belong to? Lamiinae\n"
+                     "IAAF综合项目挑战赛的创立时间是什么时候？2006年\n", encoding="utf-8")
     proc = xkde_train_cli("tiny-model", str(tmp_path / "tiny"), "--texts", str(texts))
     assert proc.returncode == 0, proc.stderr
     from transformers import AutoConfig, AutoTokenizer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Annotated, Optional
 
@@ -70,8 +71,11 @@ def _train(command: str, config: str, model, data, output_dir, resume: bool, ove
     distributed = (num_processes or 1) > 1 or accelerate_config is not None or (num_machines or 1) > 1
     if distributed and not is_launched_child():
         preflight(recipe, stages, model_path=init_model, resume=resume, overwrite=overwrite)  # fail once, here
+        if overwrite:  # here, once, rather than racing in every process
+            for stage in stages:
+                shutil.rmtree(recipe.stage_dir(stage), ignore_errors=True)
         extra = ["--from", init_model] if init_model else []
-        rc = launch(_cli_args(command, config, model, data, output_dir, resume, overwrite, extra),
+        rc = launch(_cli_args(command, config, model, data, output_dir, resume, False, extra),
                     num_processes=num_processes, config_file=accelerate_config, num_machines=num_machines,
                     machine_rank=machine_rank, main_process_ip=main_ip, main_process_port=main_port)
         if rc:
