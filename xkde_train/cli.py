@@ -7,6 +7,7 @@ import typer
 from xkde_data.cli_common import run_app
 
 from .commands import eval as eval_cmd
+from .commands import train as train_cmd
 
 app = typer.Typer(
     name="xkde-train",
@@ -26,6 +27,10 @@ def _root() -> None:
 
 
 app.command("eval")(eval_cmd.eval_command)
+app.command("run")(train_cmd.run)
+app.command("xeit")(train_cmd.xeit)
+app.command("tlpo")(train_cmd.tlpo)
+app.command("tiny-model")(train_cmd.tiny_model)
 
 
 def main() -> None:
