@@ -96,3 +96,41 @@ def test_refuses_a_foreign_output_folder(tmp_path):
     proc = run_cli("xkde_data", "build", "--langs", "en,zh", "--out", str(out), "--no-progress")
     assert proc.returncode == 2 and "--overwrite" in proc.stderr
     assert (out / "thesis.tex").read_text() == "do not delete"
+
+
+def test_build_through_an_openai_server_with_round_trip_and_rerun(tmp_path):
+    """The openai translator end to end: translate, back-translate, filter, export; a rerun sends nothing."""
+    from conftest import DEMO, run_cli
+    from xkde_data.testing.openai_server import FakeOpenAIServer, gold_from_corpora
+
+    key = "sk-canary-build-0123456789abcdefghij"
+    env = {"XKDE_CACHE_DIR": str(tmp_path / "cache"), "OPENAI_API_KEY": key}
+    out = tmp_path / "b"
+    with FakeOpenAIServer(gold_from_corpora(DEMO), api_key=key) as server:
+        server.inject("invalid_json", times=None, match="Velmora")  # demo-0001 never gets a valid reply
+        args = ["build", "--langs", "en,zh,de", "--translator", "openai", "--model", "fake-mt",
+                "--base-url", server.base_url, "--out", str(out), "--no-progress", "--limit", "12"]
+        dry = run_cli("xkde_data", *args, "--dry-run", env=env)
+        assert dry.returncode == 0, dry.stderr
+        assert server.counts["chat"] == 0 and not out.exists()
+        proc = run_cli("xkde_data", *args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        first, faulted = server.counts["chat"], server.counts["fault.invalid_json"]
+        # 12 cases x 2 languages forward, the 11 good ones back again (round trip), plus retries for demo-0001.
+        assert first == 12 * 2 + 11 * 2 + faulted - 2
+        assert faulted >= 4  # each of demo-0001's two requests was retried before it was rejected
+        stats = json.loads((out / "report" / "stats.json").read_text())
+        for lang in ("zh", "de"):
+            row = stats["languages"][lang]
+            assert row["input"] == 12 == row["kept"] + sum(row["rejected"].values())
+            assert row["rejected"].get("invalid_json") == 1
+        assert stats["signature"]["translator"]["model"] == "fake-mt"
+        proc = run_cli("xkde_data", *args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        # Only the never-valid case is asked again; completed work is not paid twice.
+        assert server.counts["chat"] - first == faulted
+        assert server.counts["fault.invalid_json"] == 2 * faulted
+    for path in [*out.rglob("*"), *(tmp_path / "cache").rglob("*")]:
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
+    assert key not in proc.stdout + proc.stderr
