@@ -34,7 +34,7 @@ app.command("tiny-model")(train_cmd.tiny_model)
 
 
 def main() -> None:
-    run_app(app)
+    run_app(app, resume_hint="rerun the same command with --resume to continue from the last checkpoint")
 
 
 if __name__ == "__main__":
