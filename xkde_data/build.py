@@ -241,8 +241,7 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
 
 def dry_run(opts: BuildOptions, console) -> dict:
     """What a build would send: requests and estimated tokens per language. Nothing is written or spent."""
-    from rich.table import Table
-
+    from .commands.translate import print_estimate
     from .translate import TranslatorConfig, estimate
 
     translator = opts.translator or TranslatorConfig(backend="corpus")
@@ -251,10 +250,7 @@ def dry_run(opts: BuildOptions, console) -> dict:
     source, _ = split_source(frame, opts.source_lang)
     targets = [lang for lang in opts.langs if lang != opts.source_lang]
     plan = estimate(source, opts.source_lang, targets, translator)
-    table = Table(title=f"dry run: {source.height} cases, translator {translator.backend}")
-    table.add_column("item")
-    table.add_column("value", justify="right")
-    for key, value in plan.items():
-        table.add_row(str(key), str(value))
-    console.print(table)
+    print_estimate(console, plan, source.height, translator)
+    if translator.backend != "corpus" and opts.round_trip:
+        console.print("round trip on: kept translations are also sent back once (about as many requests again).")
     return plan

@@ -108,7 +108,7 @@ def translate(
     no_source = [c for c in imported.cases if source_lang not in c.langs]
 
     if dry_run:
-        _print_estimate(console, estimate(source, source_lang, targets, config), len(source), config)
+        print_estimate(console, estimate(source, source_lang, targets, config), len(source), config)
         return
     ingest_stats = Stats()
     if batch_file is not None:
@@ -140,7 +140,7 @@ def translate(
     console.print(f"wrote {out} and {rejects_path(out)}")
 
 
-def _print_estimate(console, est: dict, n_cases: int, config: TranslatorConfig) -> None:
+def print_estimate(console, est: dict, n_cases: int, config: TranslatorConfig) -> None:
     from rich.table import Table
 
     table = Table(title=f"dry run: {n_cases} source cases, nothing sent")
