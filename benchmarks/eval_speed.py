@@ -88,8 +88,8 @@ def main() -> None:
             reference.append(reference_record_scores(model, tok, case.langs[row["src"]], case.langs[row["tgt"]],
                                                      row["tgt"]))
         baseline = time.perf_counter() - start
-        print(f"| method | batch | seconds | records/s | speed-up | metrics identical |")
-        print(f"|---|---:|---:|---:|---:|---|")
+        print("| method | batch | seconds | records/s | speed-up | metrics identical |")
+        print("|---|---:|---:|---:|---:|---|")
         print(f"| released protocol (1 record, 5 unbatched passes) | 1 | {baseline:.2f} | "
               f"{records.height / baseline:.1f} | 1.0× | – |")
         for batch_size in args.batch_size:

@@ -75,6 +75,7 @@ def test_validate_passes_on_a_fresh_build(demo_build):
     (["--langs", "en,zh,zh"], "listed twice"),
     (["--langs", "en,xx"], "unknown language code 'xx'"),
     (["--langs", "en,zh", "--source-lang", "ko"], "source language 'ko' is not in the corpus"),
+    (["--langs", "en"], "at least two languages"),
 ])
 def test_bad_build_arguments(args, message, tmp_path):
     from conftest import run_cli

@@ -19,7 +19,7 @@ from xkde_data.importers import load_cases  # noqa: E402
 from xkde_data.resources import read_prompt  # noqa: E402
 from xkde_train.eval import (  # noqa: E402
     METRICS, ChatFormatter, EvalOptions, answer_tokens, build_records, exact_match, load_benchmark, load_model,
-    parse_pairs, reference_record_scores, run_eval, score_probes, score_records, summarize, token_f1,
+    parse_pairs, reference_record_scores, run_eval, score_probes, score_records, token_f1,
 )
 from xkde_train.eval.records import PROBES  # noqa: E402
 from xkde_train.eval.scorer import encode_probe  # noqa: E402

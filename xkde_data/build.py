@@ -11,18 +11,18 @@ import datetime as _dt
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from . import __version__
+from .atomic import replace_dir, temp_dir_beside
 from .corpora import resolve
 from .errors import XkdeError
 from .importers import import_corpus
 from .schema import CASE_SCHEMA, cases_to_frame
-from .stats import REJECT_SCHEMA, Stats, rejects_frame
+from .stats import REJECT_SCHEMA, rejects_frame
 
 BUILD_MARKER = "build.json"  # present only in a finished build folder
 BUILD_FORMAT = 1
@@ -117,17 +117,6 @@ def _with_translation(rejects: pl.DataFrame) -> pl.DataFrame:
     return rejects.select(list(REJECT_SCHEMA)).with_columns(pl.lit(None, pl.String).alias("translation"))
 
 
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by the finished ``tmp`` folder with renames only."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def run_build(opts: BuildOptions, console=None) -> BuildResult:
     """Run every stage into a temp folder beside ``opts.out``, then swap it into place."""
     from rich.console import Console
@@ -145,6 +134,9 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
     console = console or Console(stderr=True)
     out = Path(opts.out)
     check_output_dir(out, opts.overwrite)
+    if len(opts.langs) < 2:
+        raise XkdeError("--langs needs at least two languages: XE-IT and TL-PO pair an edit language with "
+                        "another query language")
     if opts.source_lang in opts.langs:
         targets = [lang for lang in opts.langs if lang != opts.source_lang]
     else:
@@ -198,6 +190,10 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
                                   seed=opts.seed, splits=splits)
     tlpo, tlpo_stats = build_tlpo(kept, opts.langs, template=template, distractors=opts.distractors,
                                   seed=opts.seed, splits=splits)
+    for name, frame_ in (("XE-IT instances", xeit), ("TL-PO pairs", tlpo)):
+        if frame_.is_empty():
+            raise XkdeError(f"no {name} survive (every case x language rejected, or every answer identical "
+                            "across the languages); try more cases or other languages")
 
     signature = {
         "tool": f"xkde {__version__}",
@@ -215,8 +211,7 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
     }
 
     # -- write everything into a temp folder, then swap it into place
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = temp_dir_beside(out)
     try:
         kept_counts = {lang: kept.filter(pl.col("lang") == lang).height for lang in [opts.source_lang, *targets]}
         card = CardInfo(pretty_name=f"X-KDE {', '.join(opts.langs)} ({', '.join(manifests)})", corpora=manifests,
@@ -231,7 +226,7 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
         write_build(tmp, kept=kept, rejected=rejected, stats=stats, measurements=curated.measurements)
         write_report(tmp)
         (tmp / BUILD_MARKER).write_text(json.dumps(signature, indent=2, ensure_ascii=False), encoding="utf-8")
-        _swap_into_place(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from .atomic import atomic_write
 from .errors import XkdeError
 from .langs import normalize_code
 
@@ -221,24 +221,6 @@ def check_frame_schema(frame: pl.DataFrame, *, file: str | None = None) -> pl.Da
 
 
 # ---------------------------------------------------------------- storage
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Write via a temp file in the same folder, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    # mkstemp makes 0600 files; give the result the mode a plain open() would.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 def write_jsonl(cases: Iterable[EditCase], path: str | os.PathLike) -> None:
     def _write(tmp: str) -> None:

@@ -218,7 +218,7 @@ def _save_final(trainer, tokenizer, final_dir: Path, *, merge_lora: bool) -> Non
 
 
 def _write_summary(stage_dir: Path, outcome: StageOutcome) -> None:
-    from xkde_data.schema import atomic_write
+    from xkde_data.atomic import atomic_write
 
     def _write(tmp: str) -> None:
         Path(tmp).write_text(json.dumps(asdict(outcome), indent=2, default=str), encoding="utf-8")

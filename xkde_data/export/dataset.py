@@ -9,15 +9,14 @@ build signature's date.
 from __future__ import annotations
 
 import math
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..atomic import replace_dir, temp_dir_beside
 from ..errors import XkdeError
 from .card import CardInfo, render_card
 from .queries import KINDS
@@ -67,7 +66,7 @@ def export_dataset(frame: pl.DataFrame, out_dir: Path, *, kind: str, card: CardI
     out_dir = Path(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+        tmp = temp_dir_beside(out_dir)
     except OSError as err:
         raise XkdeError(f"cannot write the {kind} dataset here: {err.strerror}", file=str(out_dir.parent)) from None
     try:
@@ -84,8 +83,7 @@ def export_dataset(frame: pl.DataFrame, out_dir: Path, *, kind: str, card: CardI
         languages = list(dict.fromkeys([*frame["source_lang"].unique(maintain_order=True).to_list(),
                                         *frame["target_lang"].unique(maintain_order=True).to_list()]))
         (tmp / "README.md").write_text(render_card(kind, card, counts, kinds, languages), encoding="utf-8")
-        os.chmod(tmp, 0o755)  # mkdtemp makes 0700 folders
-        _replace_dir(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -107,14 +105,3 @@ def _write_shards(part: pl.DataFrame, folder: Path, split: str, schema: pa.Schem
         table = chunk.to_arrow().cast(schema)
         pq.write_table(table, folder / f"{split}-{i:05d}-of-{shards:05d}.parquet", compression="zstd",
                        row_group_size=10_000, write_statistics=False, store_schema=True)
-
-
-def _replace_dir(tmp: Path, out_dir: Path) -> None:
-    """Swap ``tmp`` into ``out_dir``: readers see the old folder or the new one, never a mix."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -111,7 +111,7 @@ def load_build(build_dir: Path) -> BuildData:
 def write_build(build_dir: Path, *, kept: pl.DataFrame, rejected: pl.DataFrame, stats: dict,
                 measurements: pl.DataFrame | None = None) -> None:
     """Write the files the report reads, each atomically (the build command calls this before the report)."""
-    from ..schema import atomic_write
+    from ..atomic import atomic_write
 
     root = Path(build_dir)
     atomic_write(root / KEPT, lambda tmp: kept.write_parquet(tmp))

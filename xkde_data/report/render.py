@@ -11,7 +11,8 @@ from pathlib import Path
 import polars as pl
 
 from ..curate.accounting import KNOWN_REASONS
-from ..schema import atomic_write, row_to_block
+from ..atomic import atomic_write
+from ..schema import row_to_block
 from .build_dir import BuildData, load_build
 
 # Names of settings that hold credentials ("api_key", "hf_token"); counts such as "tokens" are not secrets.

@@ -97,17 +97,12 @@ def _error(message: str, kind: str, code: str | None) -> dict:
 
 
 def _first_object(text: str) -> dict:
-    decoder = json.JSONDecoder()
-    start = text.find("{")
-    while start != -1:
-        try:
-            value, _ = decoder.raw_decode(text, start)
-            if isinstance(value, dict):
-                return value
-        except json.JSONDecodeError:
-            pass
-        start = text.find("{", start + 1)
-    return {}
+    from ..translate.contract import BadReply, first_json_object
+
+    try:
+        return first_json_object(text)
+    except BadReply:
+        return {}
 
 
 class FakeOpenAIServer:

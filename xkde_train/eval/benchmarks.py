@@ -8,7 +8,6 @@ folder or glob) works the same way with every pair its files cover.
 from __future__ import annotations
 
 import glob
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from xkde_data.schema import atomic_write
+from xkde_data.atomic import atomic_write
 
 from .metrics import METRICS
 

@@ -107,7 +107,7 @@ def run_eval(options: EvalOptions, out_dir: str | Path, *, show_progress: bool =
         parts.mkdir(parents=True, exist_ok=True)
         if shard.height:
             mine = score_records(model, tokenizer, shard, **kwargs)
-            from xkde_data.schema import atomic_write
+            from xkde_data.atomic import atomic_write
             atomic_write(parts / f"rank-{rank}.parquet", lambda tmp: mine.write_parquet(tmp))
         state.wait_for_everyone()
         if not is_main:
