@@ -224,7 +224,7 @@ def run_build(opts: BuildOptions, console=None) -> BuildResult:
                              "pairs": {"tlpo": pairs}, "xeit_stats": dict(xeit_stats), "tlpo_stats": dict(tlpo_stats)})
         check_accounting(stats)
         write_build(tmp, kept=kept, rejected=rejected, stats=stats, measurements=curated.measurements)
-        write_report(tmp)
+        write_report(tmp, name=out.name)
         (tmp / BUILD_MARKER).write_text(json.dumps(signature, indent=2, ensure_ascii=False), encoding="utf-8")
         replace_dir(tmp, out)
     except BaseException:

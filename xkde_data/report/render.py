@@ -164,7 +164,7 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;
         "text-align:left}th{background:#f3f3f3}pre{white-space:pre-wrap;margin:0;font-size:12px}img{max-width:100%}")
 
 
-def write_report(build_dir: Path, *, max_examples: int = 5) -> Path:
+def write_report(build_dir: Path, *, max_examples: int = 5, name: str | None = None) -> Path:
     """Write ``report/report.md``, ``report/report.html`` and charts for a build; returns the HTML path."""
     data = load_build(Path(build_dir))
     out = data.root / "report"
@@ -180,8 +180,10 @@ def write_report(build_dir: Path, *, max_examples: int = 5) -> Path:
             if chart is not None:
                 charts.append((title, chart))
 
-    md: list[str] = [f"# Build quality report: {data.root.name}", ""]
-    body: list[str] = [f"<h1>Build quality report: {html.escape(data.root.name)}</h1>"]
+    # The build renders its report in a temp folder before the swap, so it passes the final name.
+    title = name or data.root.name
+    md: list[str] = [f"# Build quality report: {title}", ""]
+    body: list[str] = [f"<h1>Build quality report: {html.escape(title)}</h1>"]
 
     def section(title: str) -> None:
         md.extend([f"## {title}", ""])
