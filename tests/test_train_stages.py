@@ -19,8 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 def small_recipe(path: Path, **stage_changes) -> Path:
-    """recipes/tiny-cpu.yaml with some stage keys changed (``xeit__num_train_epochs=2``)."""
+    """recipes/tiny-cpu.yaml with some stage keys changed (``xeit__num_train_epochs=2``).
+
+    The recipe's ``max_steps`` (a cap for smoke runs on full builds) is dropped: these tests train
+    a handful of rows for a number of epochs.
+    """
     raw = yaml.safe_load((ROOT / "recipes" / "tiny-cpu.yaml").read_text(encoding="utf-8"))
+    for stage in ("xeit", "tlpo"):
+        raw[stage].pop("max_steps", None)
     for dotted, value in stage_changes.items():
         stage, key = dotted.split("__")
         raw[stage][key] = value
@@ -36,7 +42,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     xeit_dir, tlpo_dir, cases = build_datasets(root / "data", shared("bizsre/bizsre_test.json"), n_cases=4)
     model_dir = build_tiny_model(root / "tiny", texts=corpus_texts(cases))
-    recipe = load_recipe(ROOT / "recipes" / "tiny-cpu.yaml", model=str(model_dir), data_dir=str(root / "data"),
+    recipe = load_recipe(small_recipe(root / "r.yaml"), model=str(model_dir), data_dir=str(root / "data"),
                          output_dir=str(root / "out"))
     outcomes = run_pipeline(recipe)
     return {"root": root, "recipe": recipe, "outcomes": outcomes, "model": model_dir, "xeit": xeit_dir,
