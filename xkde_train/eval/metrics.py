@@ -17,23 +17,22 @@ METRICS = ("reliability", "generality", "locality", "portability")
 def score_records(model, tokenizer, records: pl.DataFrame, *, batch_size: int = 32, generate: bool = True,
                   max_new_tokens: int = 24, show_progress: bool = False) -> pl.DataFrame:
     """Per-record metrics (fractions in [0, 1]) and, with ``generate``, greedy answers and their scores."""
-    rows = records.to_dicts()
-    probes = [(row[f"{p}_prompt"], row[f"{p}_answer"]) for row in rows for p in PROBES]
+    # Probes record by record, in PROBES order, read column-wise (no per-row dicts).
+    probe_columns = [list(zip(records[f"{p}_prompt"], records[f"{p}_answer"])) for p in PROBES]
+    probes = [probe for record_probes in zip(*probe_columns) for probe in record_probes]
     results = score_probes(model, tokenizer, probes, batch_size=batch_size, show_progress=show_progress)
-    out = []
-    for k, row in enumerate(rows):
-        res = dict(zip(PROBES, results[k * len(PROBES):(k + 1) * len(PROBES)]))
-        out.append({
-            "record": row["record"], "id": row["id"], "pair": row["pair"], "src": row["src"], "tgt": row["tgt"],
-            "file": row["file"], "index": row["index"], "edit": row["edit"],
-            "reliability": res["reliability"].accuracy,
-            "generality": res["generality"].accuracy,
-            "locality": agreement(res["locality_plain"].predicted_ids, res["locality_edit"].predicted_ids),
-            "portability": res["portability"].accuracy,
-        })
-    frame = pl.DataFrame(out)
+    by_name = {p: results[k::len(PROBES)] for k, p in enumerate(PROBES)}
+    frame = records.select("record", "id", "pair", "src", "tgt", "file", "index", "edit").with_columns(
+        pl.Series("reliability", [r.accuracy for r in by_name["reliability"]], dtype=pl.Float64),
+        pl.Series("generality", [r.accuracy for r in by_name["generality"]], dtype=pl.Float64),
+        pl.Series("locality", [agreement(plain.predicted_ids, edit.predicted_ids)
+                               for plain, edit in zip(by_name["locality_plain"], by_name["locality_edit"])],
+                  dtype=pl.Float64),
+        pl.Series("portability", [r.accuracy for r in by_name["portability"]], dtype=pl.Float64),
+    )
     if not generate:
         return frame
+    rows = records.to_dicts()
     prompts = [row[f"{p}_prompt"] for row in rows for p in IN_SCOPE]
     answers = generate_answers(model, tokenizer, prompts, batch_size=batch_size, max_new_tokens=max_new_tokens,
                                show_progress=show_progress)
