@@ -22,7 +22,7 @@ def eval_command(
         "--pairs", help="Comma-separated pairs s-t: the edit is given in s, the query and answer are in t "
                         "(e.g. en-en,en-zh,zh-en,zh-zh). Default: the benchmark's paper pairs.")] = None,
     all_pairs: Annotated[bool, typer.Option("--all-pairs", help="Every pair the benchmark's files cover.")] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Sequences per forward pass (16 suits CPUs; raise it on a GPU).")] = 16,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sequences per forward pass (32 suits CPUs; raise it on a GPU).")] = 32,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate only the first N cases per pair.")] = None,
     system_prompt: Annotated[Optional[str], typer.Option("--system-prompt", help="System message for the chat.")] = None,
     chat_template: Annotated[Optional[Path], typer.Option(

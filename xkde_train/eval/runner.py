@@ -29,7 +29,7 @@ class EvalOptions:
     benchmark: str = "bizsre"
     pairs: str | None = None  # "en-en,en-zh"; None: the benchmark's default pairs
     all_pairs: bool = False
-    batch_size: int = 16
+    batch_size: int = 32
     limit: int | None = None  # first N cases of each pair
     system_prompt: str | None = None
     chat_template: str | None = None  # a Jinja file, for models without one
