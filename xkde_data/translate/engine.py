@@ -321,4 +321,24 @@ def _reject(row: dict, lang: str, stage: str, outcome: Outcome) -> dict:
 
 
 def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    """Column by column: polars builds list columns from Python lists ~10x slower than from one flat Series."""
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame([_column(name, [row[name] for row in rows], dtype) for name, dtype in schema.items()])
+
+
+def _column(name: str, values: list, dtype: pl.DataType) -> pl.Series:
+    if not isinstance(dtype, pl.List) or any(v is None for v in values):
+        return pl.Series(name, values, dtype=dtype)
+    inner = dtype.inner
+    flat_values = [item for value in values for item in value]
+    if isinstance(inner, pl.Struct):
+        flat = pl.DataFrame({f.name: [item.get(f.name) for item in flat_values] for f in inner.fields},
+                            schema={f.name: f.dtype for f in inner.fields}).to_struct(name)
+    else:
+        flat = pl.Series(name, flat_values, dtype=inner)
+    parts, start = [], 0
+    for value in values:
+        parts.append(flat.slice(start, len(value)))
+        start += len(value)
+    return pl.Series(name, parts).cast(dtype).rechunk()
