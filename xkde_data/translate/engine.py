@@ -185,13 +185,23 @@ class _CacheWriter:
         self.cache = cache
         self.pending: list[tuple] = []
         self.timer: asyncio.TimerHandle | None = None
+        self.error: BaseException | None = None  # from a timed flush; raised in a worker, as a direct write would
 
     def add(self, entry: tuple) -> None:
+        if self.error is not None:
+            raise self.error
         self.pending.append(entry)
         if len(self.pending) >= self.max_pending:
             self.flush()
         elif self.timer is None:
-            self.timer = asyncio.get_running_loop().call_later(self.max_delay_s, self.flush)
+            self.timer = asyncio.get_running_loop().call_later(self.max_delay_s, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self.timer = None
+        try:
+            self.flush()
+        except Exception as err:
+            self.error = err
 
     def flush(self) -> None:
         if self.timer is not None:
@@ -199,6 +209,8 @@ class _CacheWriter:
             self.timer = None
         pending, self.pending = self.pending, []
         self.cache.put_many(pending)
+        if self.error is not None:
+            raise self.error
 
 
 # ---------------------------------------------------------------- stages
