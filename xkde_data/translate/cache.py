@@ -2,10 +2,9 @@
 
 Keyed on :func:`~xkde_data.translate.contract.cache_key` (model, base URL,
 prompt hash, parameters, source fields, languages). Validated replies are
-committed in small transactions (:meth:`put_many`; the engine flushes at least
-every 50 ms), so a killed run loses at most the replies in flight and those of
-the last flush interval; ``INSERT OR IGNORE`` keeps two processes sharing one
-file correct.
+committed as soon as the event loop is free, all replies of one burst in one
+transaction (:meth:`put_many`), so a killed run loses only the replies in
+flight; ``INSERT OR IGNORE`` keeps two processes sharing one file correct.
 """
 
 from __future__ import annotations

@@ -172,19 +172,19 @@ async def _request_all(misses: list[Job], outcomes: list, config: TranslatorConf
 
 
 class _CacheWriter:
-    """Commits validated replies in one transaction per 64 replies or per 50 ms, whichever comes first.
+    """Group commit: validated replies are committed as soon as the event loop is free, in one
+    transaction for all replies that arrived together (a burst at high concurrency).
 
-    A commit per reply cost ~0.1 ms of event-loop time each; this bounds what a kill -9 loses
-    to the last 50 ms of replies.
+    A commit per reply cost ~0.1 ms of event-loop time each; waiting longer to batch more would
+    let a kill -9 lose replies that were already paid for.
     """
 
     max_pending = 64
-    max_delay_s = 0.05
 
     def __init__(self, cache: TranslationCache) -> None:
         self.cache = cache
         self.pending: list[tuple] = []
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.Handle | None = None
         self.error: BaseException | None = None  # from a timed flush; raised in a worker, as a direct write would
 
     def add(self, entry: tuple) -> None:
@@ -194,7 +194,7 @@ class _CacheWriter:
         if len(self.pending) >= self.max_pending:
             self.flush()
         elif self.timer is None:
-            self.timer = asyncio.get_running_loop().call_later(self.max_delay_s, self._timed_flush)
+            self.timer = asyncio.get_running_loop().call_soon(self._timed_flush)
 
     def _timed_flush(self) -> None:
         self.timer = None
