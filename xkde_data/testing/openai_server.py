@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import re
 import socket
 import threading
@@ -252,13 +253,14 @@ class FakeOpenAIServer:
             content, finish = content[: max(len(content) // 2, 1)], "length"
         if fmt is None and fault not in ("invalid_json", "truncated"):
             content = f"Here is the translation:\n```json\n{content}\n```"
-        prompt_tokens = estimate_tokens(text)
+        prompt_tokens, completion_tokens = estimate_tokens(text), estimate_tokens(content)
         return 200, {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
+            # Reply ids need to be unique, not secret: no urandom syscall per reply.
+            "id": f"chatcmpl-{random.getrandbits(48):012x}", "object": "chat.completion", "created": int(time.time()),
             "model": model, "choices": [{"index": 0, "finish_reason": finish,
                                          "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": estimate_tokens(content),
-                      "total_tokens": prompt_tokens + estimate_tokens(content)},
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
         }
 
     def run_batch_file(self, requests_path: str | Path, results_path: str | Path) -> int:
@@ -289,16 +291,20 @@ class FakeOpenAIServer:
         self._connections.add(writer)
         try:
             while True:
-                request_line = await reader.readline()
+                # The whole head in one read: one await per request instead of one per header line.
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError as partial:
+                    head = partial.partial
+                request_line, *header_lines = head.decode("latin-1").split("\r\n")
                 if not request_line.strip():
                     break
-                method, target, _version = request_line.decode("latin-1").split(" ", 2)
+                method, target, _version = request_line.split(" ", 2)
                 headers: dict[str, str] = {}
-                while True:
-                    line = await reader.readline()
-                    if line in (b"\r\n", b"\n", b""):
+                for line in header_lines:
+                    if not line:
                         break
-                    name, _, value = line.decode("latin-1").partition(":")
+                    name, _, value = line.partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length") or 0))
                 reply = await self._dispatch(method, target.split("?")[0].rstrip("/"), headers, body)
@@ -315,7 +321,7 @@ class FakeOpenAIServer:
                 await writer.drain()
                 if headers.get("connection", "").lower() == "close":
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
         finally:
             self._connections.discard(writer)

@@ -10,7 +10,11 @@ model, unreachable server) abort the run with an :class:`XkdeError`.
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import ssl
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -75,8 +79,8 @@ class OpenAIBackend:
 
         self.client = openai.AsyncOpenAI(
             api_key=key, base_url=config.base_url, timeout=config.timeout, max_retries=config.max_retries,
-            http_client=openai.DefaultAsyncHttpxClient(
-                timeout=config.timeout, event_hooks={"request": [count_attempt]}))
+            http_client=_http_client(timeout=config.timeout, verify=_shared_ssl_context(),
+                                     event_hooks={"request": [count_attempt]}))
         # Capacity of one second's share: paced evenly, no minute-sized bursts at the start.
         self.rpm = AsyncLimiter(1, 60 / config.rpm) if config.rpm else None
         self.tpm_capacity = max(config.tpm / 60, 1) if config.tpm else 0
@@ -90,6 +94,8 @@ class OpenAIBackend:
     async def translate(self, job: Job) -> Outcome:
         body = self.body(job)
         keys = list(job.fields)
+        # Encoded once: the SDK sends bytes as they are (no per-attempt copy or re-encoding).
+        encoded = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
         outcome = Outcome()
         budget = estimate_tokens(body["messages"][0]["content"] + body["messages"][1]["content"]) * 2 if self.tpm else 0
         # Transport retries (429 + Retry-After, 5xx, timeouts, drops) with exponential backoff and
@@ -104,7 +110,7 @@ class OpenAIBackend:
                     take = min(remaining, self.tpm_capacity)
                     await self.tpm.acquire(take)
                     remaining -= take
-                reply = await self._create(body)
+                reply = await self._create(encoded)
                 try:
                     content, finish, tokens_in, tokens_out = _completion_parts(reply)
                     outcome.tokens_in += tokens_in
@@ -122,7 +128,7 @@ class OpenAIBackend:
             outcome.reason, outcome.detail = "request_failed", failed.detail
         return outcome
 
-    async def _create(self, body: dict):
+    async def _create(self, body: bytes):
         import openai
 
         cfg = self.config
@@ -130,7 +136,7 @@ class OpenAIBackend:
             # client.post (the SDK's raw-endpoint call) sends the body as built and returns the JSON;
             # create() re-walks every message through its TypedDict transform and builds pydantic
             # models, together ~1.5 ms CPU per request. Retries, timeouts and errors are the same.
-            return await self.client.post(CHAT_PATH, cast_to=object, body=body)
+            return await self.client.post(CHAT_PATH, cast_to=object, content=body)
         except openai.AuthenticationError:
             raise XkdeError(f"{cfg.base_url} rejected the API key (401 Unauthorized): "
                             "check --api-key or OPENAI_API_KEY", field="api_key") from None
@@ -150,19 +156,56 @@ class OpenAIBackend:
             if "model" in lowered:
                 raise XkdeError(f"{cfg.base_url} rejected model {cfg.model!r} (400): {message}", field="model") from None
             raise _RequestFailed(f"400: {message}") from None
-        except openai.APITimeoutError:
+        except openai.APITimeoutError as err:
+            if _refused_not_timed_out(err):
+                raise self._connection_failed(err) from None
             raise _RequestFailed(f"timed out after {cfg.timeout:g}s ({cfg.max_retries} retries)") from None
         except openai.APIConnectionError as err:
-            if self.successes == 0:
-                raise XkdeError(f"cannot reach {cfg.base_url} ({scrub(_cause(err), self._secret)}); "
-                                "check --base-url / OPENAI_BASE_URL and that the server is running",
-                                field="base_url") from None
-            raise _RequestFailed(f"connection failed: {scrub(_cause(err), self._secret)}") from None
+            raise self._connection_failed(err) from None
         except openai.APIStatusError as err:
             raise _RequestFailed(f"{err.status_code}: {scrub(_message(err), self._secret)}") from None
 
+    def _connection_failed(self, err: Exception) -> Exception:
+        if self.successes == 0:
+            return XkdeError(f"cannot reach {self.config.base_url} ({scrub(_cause(err), self._secret)}); "
+                             "check --base-url / OPENAI_BASE_URL and that the server is running", field="base_url")
+        return _RequestFailed(f"connection failed: {scrub(_cause(err), self._secret)}")
+
     async def close(self) -> None:
         await self.client.close()
+
+
+def _http_client(**kwargs):
+    """The SDK's aiohttp client when ``aiohttp`` is installed (``openai[aiohttp]``), else its httpx one.
+
+    aiohttp's C parser and connection pool cost ~0.4 ms less CPU per request than httpx's
+    pure-Python stack; retries, timeouts and errors still go through the SDK.
+    """
+    import openai
+
+    aio = getattr(openai, "DefaultAioHttpClient", None)
+    if aio is not None and importlib.util.find_spec("aiohttp") is not None:
+        try:
+            return aio(**kwargs)
+        except RuntimeError:  # the SDK's placeholder when its aiohttp adapter cannot load
+            pass
+    return openai.DefaultAsyncHttpxClient(**kwargs)
+
+
+@lru_cache(maxsize=1)
+def _shared_ssl_context() -> ssl.SSLContext:
+    """One CA-loaded context per process: loading the CA bundle costs ~50 ms CPU per client."""
+    return ssl.create_default_context()
+
+
+def _refused_not_timed_out(err: Exception) -> bool:
+    """The aiohttp adapter maps every connection error to a timeout; tell a refused or dropped one apart."""
+    cause = err.__cause__
+    while cause is not None:
+        if type(cause).__module__.startswith("aiohttp") and not isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _completion_parts(data: Any) -> tuple[str | None, str | None, int, int]:

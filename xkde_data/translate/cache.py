@@ -1,9 +1,10 @@
 """Content-addressed SQLite (WAL) store of validated translations.
 
 Keyed on :func:`~xkde_data.translate.contract.cache_key` (model, base URL,
-prompt hash, parameters, source fields, languages). Each validated reply is
-committed on its own, so a killed run loses at most the replies in flight;
-``INSERT OR IGNORE`` keeps two processes sharing one file correct.
+prompt hash, parameters, source fields, languages). Validated replies are
+committed as soon as the event loop is free, all replies of one burst in one
+transaction (:meth:`put_many`), so a killed run loses only the replies in
+flight; ``INSERT OR IGNORE`` keeps two processes sharing one file correct.
 """
 
 from __future__ import annotations
@@ -57,11 +58,25 @@ class TranslationCache:
 
     def put(self, key: str, target_lang: str, fields: dict[str, str], tokens_in: int = 0, tokens_out: int = 0) -> None:
         """Store one validated translation (first writer wins)."""
+        self.put_many([(key, target_lang, fields, tokens_in, tokens_out)])
+
+    def put_many(self, entries: Iterable[tuple[str, str, dict[str, str], int, int]]) -> None:
+        """Store validated translations ``(key, target_lang, fields, tokens_in, tokens_out)`` in one transaction."""
+        now = time.time()
+        rows = [(key, lang, json.dumps(fields, ensure_ascii=False), t_in, t_out, now)
+                for key, lang, fields, t_in, t_out in entries]
+        if not rows:
+            return
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO translations (key, target_lang, fields, tokens_in, tokens_out, created) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key, target_lang, json.dumps(fields, ensure_ascii=False), tokens_in, tokens_out, time.time()))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO translations (key, target_lang, fields, tokens_in, tokens_out, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def __len__(self) -> int:
         with self._lock:
