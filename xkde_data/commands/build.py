@@ -8,24 +8,32 @@ from typing import Annotated, Optional
 import typer
 
 from ..langs import normalize_code, parse_lang_list
+from .options import (ApiKey, BaseUrl, Cache, Concurrency, CorpusFormat, MaxRetries, MaxTokens, Model,
+                      Progress, ResponseFormat, Rpm, SourceLang, Temperature, Timeout, Tpm)
 
 
 def build(
     langs: Annotated[str, typer.Option("--langs", help="Languages of the dataset, comma-separated ISO 639-1 codes. "
                                                         "Every ordered pair becomes a config (en-zh, zh-en, ...).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Build folder (replaced atomically).")] = Path("xkde-build"),
-    source_lang: Annotated[str, typer.Option("--source-lang", help="Language the corpus is translated from.")] = "en",
+    source_lang: SourceLang = "en",
     corpus: Annotated[Optional[list[str]], typer.Option(
         "--corpus", help="Corpus name (see corpora/manifests) or path; repeat to combine corpora. Default: demo.")] = None,
-    format: Annotated[Optional[str], typer.Option("--format", help="Override corpus format detection.")] = None,
+    format: CorpusFormat = None,
     translator: Annotated[str, typer.Option("--translator", help="corpus: use the corpus's own target blocks "
                                                                  "(offline); openai: any OpenAI-compatible server.")] = "corpus",
-    model: Annotated[Optional[str], typer.Option("--model", help="Translation model (openai translator).")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENAI_BASE_URL",
-                                                    help="OpenAI-compatible server URL.")] = None,
-    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", show_default=False,
-                                                   help="API key (default: $OPENAI_API_KEY). Never logged.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight.")] = 16,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    temperature: Temperature = 0.0,
+    max_tokens: MaxTokens = 2048,
+    concurrency: Concurrency = 16,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    timeout: Timeout = 60.0,
+    max_retries: MaxRetries = 4,
+    response_format: ResponseFormat = "json_schema",
+    cache: Cache = None,
     round_trip: Annotated[bool, typer.Option("--round-trip/--no-round-trip",
                                              help="Back-translate for the round-trip chrF check (openai only).")] = True,
     decontaminate: Annotated[Optional[bool], typer.Option(
@@ -36,7 +44,7 @@ def build(
     validation_fraction: Annotated[float, typer.Option("--validation-fraction", min=0.0, max=0.5)] = 0.05,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an output folder that is not an xkde build.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count requests and tokens; spend nothing, write nothing.")] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars.")] = True,
+    progress: Progress = True,
 ) -> None:
     """Build curated XE-IT instances and TL-PO pairs, export them Hub-ready, and write the quality report.
 
@@ -51,7 +59,9 @@ def build(
     lang_list = parse_lang_list(langs)
     source = normalize_code(source_lang)
     translator_config = TranslatorConfig(backend=translator, model=model, base_url=base_url, api_key=api_key,
-                                         concurrency=concurrency)
+                                         temperature=temperature, max_tokens=max_tokens, concurrency=concurrency,
+                                         rpm=rpm, tpm=tpm, timeout=timeout, max_retries=max_retries,
+                                         response_format=response_format, cache_path=cache)
     curation = curation_config(decontaminate)
     opts = BuildOptions(langs=lang_list, out=out, source_lang=source, corpus=corpus or ["demo"], format=format, limit=limit,
                         seed=seed, validation_fraction=validation_fraction, round_trip=round_trip,

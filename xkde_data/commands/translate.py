@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 import polars as pl
 import typer
 
+from .options import (ApiKey, BaseUrl, Cache, Concurrency, CorpusFormat, MaxRetries, MaxTokens, Model,
+                      Progress, ResponseFormat, Rpm, SourceLang, Temperature, Timeout, Tpm)
 from ..corpora import resolve
 from ..errors import XkdeError
 from ..importers import import_corpus
@@ -39,28 +41,22 @@ def translate(
     langs: Annotated[str, typer.Option("--langs", help="Target languages, comma-separated ISO 639-1 codes: zh,de.")],
     out: Annotated[Optional[Path], typer.Option("--out", help="Output .parquet: source rows + translated rows. "
                                                 "Rejected rows go to NAME.rejects.parquet beside it.")] = None,
-    source_lang: Annotated[str, typer.Option("--source-lang", help="Language the corpus is translated from.")] = "en",
+    source_lang: SourceLang = "en",
     translator: Annotated[str, typer.Option("--translator", help="openai: any OpenAI-compatible server (OpenAI, "
                                             "Azure, vLLM, Ollama, llama.cpp); corpus: take the target blocks that "
                                             "already exist in the corpus (no requests).")] = "openai",
-    model: Annotated[Optional[str], typer.Option("--model", help="Model name the server knows.")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENAI_BASE_URL",
-                                                    help="Server URL ending in /v1 (default: OpenAI's).")] = None,
-    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", show_default=False,
-                                                   help="API key (never printed, logged or cached).")] = None,
-    temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Reply token limit per request.")] = 2048,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight at once.")] = 16,
-    rpm: Annotated[Optional[int], typer.Option("--rpm", help="Requests-per-minute limit.")] = None,
-    tpm: Annotated[Optional[int], typer.Option("--tpm", help="Tokens-per-minute limit (estimated).")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request before it is retried.")] = 60.0,
-    max_retries: Annotated[int, typer.Option("--max-retries", help="Retries per request (429/5xx/timeouts with "
-                                             "backoff; invalid replies).")] = 4,
-    response_format: Annotated[str, typer.Option("--response-format", help="json_schema (strict), json_object, or "
-                                                 "text (first JSON object in the reply).")] = "json_schema",
-    cache: Annotated[Optional[Path], typer.Option("--cache", help="SQLite translation cache (default: "
-                                                  "$XKDE_CACHE_DIR/translations.sqlite, else "
-                                                  "~/.cache/xkde/translations.sqlite).")] = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    temperature: Temperature = 0.0,
+    max_tokens: MaxTokens = 2048,
+    concurrency: Concurrency = 16,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    timeout: Timeout = 60.0,
+    max_retries: MaxRetries = 4,
+    response_format: ResponseFormat = "json_schema",
+    cache: Cache = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print requests and estimated tokens; spend nothing.")] = False,
     batch_file: Annotated[Optional[Path], typer.Option("--batch-file", help="Write an OpenAI Batch input file of "
                                                        "the uncached requests (split at 50,000 lines).")] = None,
@@ -71,8 +67,8 @@ def translate(
                                                  "ingest the results.")] = None,
     poll_seconds: Annotated[float, typer.Option("--poll-seconds", help="Batch status poll interval.")] = 30.0,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N cases.")] = None,
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Override corpus format detection.")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    format: CorpusFormat = None,
+    progress: Progress = True,
 ) -> None:
     """Translate the source-language blocks of a corpus, one JSON-in/JSON-out request per case and language.
 
