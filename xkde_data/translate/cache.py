@@ -36,13 +36,25 @@ class TranslationCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=60000")
-            self._db.execute(_SCHEMA)
+            self._setup()
         except sqlite3.DatabaseError as err:
             raise XkdeError(f"cannot open the translation cache: {err}", file=str(self.path)) from None
         self._lock = threading.Lock()
+
+    def _setup(self, attempts: int = 50) -> None:
+        """WAL mode and the table. Two processes creating the same new file can get SQLITE_BUSY
+        at once (SQLite skips the busy handler where waiting could deadlock), so retry briefly."""
+        for attempt in range(attempts):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(_SCHEMA)
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, str]]:
         keys = list(dict.fromkeys(keys))
