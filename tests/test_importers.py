@@ -216,3 +216,11 @@ def test_frame_schema_is_canonical():
                              "rephrase", "locality", "portability"]
     assert frame.height == 6
     assert frame.schema["locality"] == pl.List(pl.Struct({"prompt": pl.String, "answer": pl.String}))
+
+
+def test_limit_counts_source_records_in_order():
+    result = import_corpus(str(shared("zsre_parallel")), limit=45)
+    # Line 40 lost its answer: the first 45 records are 44 cases and that one reject.
+    assert [r.id for r in result.rejects] == ["zsre_train-00039"]
+    assert len(result.cases) == 44 and result.cases[-1].id == "zsre_train-00044"
+    assert len(import_corpus(str(shared("zsre_parallel")), limit=10).rejects) == 0

@@ -18,7 +18,6 @@ from ..schema import CASE_SCHEMA, cases_to_frame, write_parquet
 from ..stats import StageResult, Stats, rejects_frame
 from ..translate import (TranslatorConfig, estimate, ingest_batch_results, submit_batch, translate_stage,
                          write_batch_requests)
-from ..translate.config import default_cache_path
 
 
 def rejects_path(out: Path) -> Path:
@@ -91,7 +90,7 @@ def translate(
     config = TranslatorConfig(backend=translator, model=model, base_url=base_url, api_key=api_key,
                               temperature=temperature, max_tokens=max_tokens, concurrency=concurrency, rpm=rpm,
                               tpm=tpm, timeout=timeout, max_retries=max_retries, response_format=response_format,
-                              cache_path=cache or default_cache_path())
+                              cache_path=cache)
 
     path, fmt, _ = resolve(corpus)
     imported = import_corpus(path, format or fmt, limit=limit)

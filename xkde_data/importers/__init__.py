@@ -50,11 +50,9 @@ def import_corpus(source: str | Path, format: str | None = None, *, corpus: str 
     result = loaded if isinstance(loaded, ImportResult) else ImportResult(cases=loaded)
     check_unique_ids(result.cases, file=source)
     if limit is not None:
-        # --limit asks for the first N usable cases; import rejects beyond them are out of scope.
-        result.cases = result.cases[:limit]
-        kept_ids = {c.id for c in result.cases}
-        last = result.cases[-1].id if result.cases else ""
-        result.rejects = [r for r in result.rejects if r.id < last or r.id in kept_ids]
+        # --limit takes the first N source records: every record is a case or a reject, in source order.
+        result.rejects = [r for r in result.rejects if r.position < limit]
+        result.cases = result.cases[: max(limit - len(result.rejects), 0)]
     return result
 
 

@@ -20,6 +20,7 @@ class ImportReject:
     langs: list[str]
     reason: str
     detail: str
+    position: int  # index of the record in the source, so --limit can count records in order
 
 
 @dataclass

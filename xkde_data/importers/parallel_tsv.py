@@ -86,7 +86,7 @@ def load(source: str, *, corpus: str | None = None, lang: str = "en") -> ImportR
         empty = [code for code, rows in columns.items() if not rows[i][1].strip()]
         if empty:
             result.rejects.append(ImportReject(case_id, name, empty, "missing_answer",
-                                               f"{files[empty[0]].name}:{i + 1} has no answer"))
+                                               f"{files[empty[0]].name}:{i + 1} has no answer", i))
             continue
         result.cases.append(EditCase(case_id, name, {
             code: LangBlock(prompt=rows[i][0], target_new=rows[i][1]) for code, rows in columns.items()}))
